@@ -1,0 +1,117 @@
+"""What every source type implements, and the request it is handed.
+
+A source type verifies a delivery on its exact bytes, then parses it into an
+:class:`~bridge.events.Event`.  It knows nothing of Flask, the database or iVvy:
+the web layer builds an :class:`InboundRequest` and stores what comes back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from marshmallow import INCLUDE, Schema, fields
+
+from bridge.events import Event
+
+
+class VerificationFailed(Exception):
+    """The delivery is not authentic.  The web layer answers 401 and never shows the reason."""
+
+
+class PayloadInvalid(Exception):
+    """The delivery is authentic but cannot be parsed; the message is safe to return (400)."""
+
+
+@dataclass(frozen=True)
+class InboundRequest:
+    """The parts of an HTTP request a source may look at.  Header names are lower-case."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    query: Mapping[str, str] = field(default_factory=dict)
+    content_type: str = ""  # the mimetype without parameters, lower-case
+    url: str = ""
+    remote_addr: str | None = None
+
+    def header(self, name: str) -> str | None:
+        """One header's value, looked up case-insensitively."""
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """An event to store.  ``dedupe_key`` is unique per source (sender id, key path or body hash)."""
+
+    event: Event
+    dedupe_key: str
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    """A delivery answered 200 that creates no event (a subscription handshake, an echo)."""
+
+    reason: str
+
+
+class SourceOptionsSchema(Schema):
+    """Options every source type accepts; each type extends this with its own."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True)
+    # A dotted path into the parsed payload whose value is the dedupe key,
+    # for senders whose id the type does not know.
+    dedupe_key = fields.String(load_default=None)
+    # Documentation only: shown by `bridge check` and the status pages.
+    description = fields.String(load_default=None)
+
+
+class SourceType(ABC):
+    """One kind of sender.  Instances are built once per configured source."""
+
+    type_name: ClassVar[str]
+    options_schema: ClassVar[type[Schema]] = SourceOptionsSchema
+    # Accepted mimetypes; an empty set accepts any (SNS sends text/plain JSON).
+    content_types: ClassVar[frozenset[str]] = frozenset({"application/json"})
+
+    def __init__(self, name: str, options: Mapping[str, Any]) -> None:
+        self.name = name
+        self.options = dict(options)
+
+    @abstractmethod
+    def verify(self, request: InboundRequest, now: datetime) -> None:
+        """Raise :class:`VerificationFailed` unless the delivery is authentic."""
+
+    @abstractmethod
+    def parse(self, request: InboundRequest, now: datetime) -> Accepted | Acknowledged:
+        """Turn a verified delivery into an event (or an acknowledgement)."""
+
+    def dedupe_key(self, payload: Any, sender_id: str | None, body: bytes) -> str:
+        """The configured key path's value, else the sender's id, else a hash of the body."""
+        path = self.options.get("dedupe_key")
+        if path:
+            value = lookup_path(payload, path)
+            if value not in (None, ""):
+                return f"key:{value}"
+        if sender_id:
+            return f"id:{sender_id}"
+        return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def lookup_path(obj: Any, path: str) -> Any:
+    """Follow a dotted path (``payload.id``, ``items.0.name``) through dicts and lists."""
+    current = obj
+    for part in path.split("."):
+        if isinstance(current, Mapping):
+            current = current.get(part)
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return None
+    return current
