@@ -25,7 +25,7 @@ def _load_builtin_types() -> None:
     # Each module registers itself; importing here keeps one place that lists them.
     import importlib
 
-    for module in ("form",):
+    for module in ("form", "ivvy"):
         importlib.import_module(f"bridge.sources.{module}")
 
 
