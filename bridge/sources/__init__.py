@@ -25,7 +25,17 @@ def _load_builtin_types() -> None:
     # Each module registers itself; importing here keeps one place that lists them.
     import importlib
 
-    for module in ("form", "ivvy"):
+    for module in (
+        "form",
+        "typeform",
+        "tally",
+        "jotform",
+        "webflow",
+        "timestamped_hmac",
+        "standard_webhooks",
+        "hmac_generic",
+        "ivvy",
+    ):
         importlib.import_module(f"bridge.sources.{module}")
 
 

@@ -1,72 +1,50 @@
-"""``form``: plain JSON (or urlencoded) posts authenticated by a shared token."""
+"""``form``: plain JSON (or urlencoded) posts authenticated by a shared token.
+
+The token comes in ``X-Bridge-Token``, as the password of HTTP Basic auth (any
+user name), or as ``?token=`` for senders that cannot set headers.
+"""
 
 from __future__ import annotations
 
-import hmac
-import json
 from datetime import datetime
 from typing import Any
 
-from marshmallow import fields
-
-from bridge.events import COMMON_FIELDS, Event
 from bridge.sources import register
-from bridge.sources.base import (
-    Accepted,
-    InboundRequest,
-    PayloadInvalid,
-    SourceOptionsSchema,
-    SourceType,
-    VerificationFailed,
-)
+from bridge.sources.answers import add_compound, make_event
+from bridge.sources.base import Accepted, InboundRequest, SourceType
+from bridge.sources.options import TokenOptionsSchema
+from bridge.sources.payloads import json_or_urlencoded
+from bridge.sources.verification import require_token
 
 
-class FormOptionsSchema(SourceOptionsSchema):
-    """Options of a ``form`` source."""
-
-    # One token, or several while rotating.
-    token = fields.String(load_default=None)
-    tokens = fields.List(fields.String(), load_default=list)
+class FormOptionsSchema(TokenOptionsSchema):
+    """Options of a ``form`` source: ``token``/``tokens`` (one required), ``fields``."""
 
 
 @register
 class FormSource(SourceType):
-    """A generic form post: ``X-Bridge-Token`` header or ``?token=``."""
+    """A generic form post: any flat JSON object or urlencoded form."""
 
     type_name = "form"
     options_schema = FormOptionsSchema
-
-    def _tokens(self) -> list[str]:
-        tokens = list(self.options.get("tokens") or [])
-        if self.options.get("token"):
-            tokens.append(self.options["token"])
-        return tokens
+    content_types = frozenset({"application/json", "application/x-www-form-urlencoded"})
 
     def verify(self, request: InboundRequest, now: datetime) -> None:
-        presented = request.header("x-bridge-token") or request.query.get("token") or ""
-        ok = False
-        for token in self._tokens():
-            # Evaluate every token so timing does not reveal which one matched.
-            ok |= hmac.compare_digest(presented.encode(), token.encode())
-        if not ok:
-            raise VerificationFailed("token mismatch")
+        require_token(request, self.options)
 
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
-        try:
-            payload: Any = json.loads(request.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PayloadInvalid("the body is not valid JSON") from exc
-        if not isinstance(payload, dict):
-            raise PayloadInvalid("the body must be a JSON object")
-        common = {k: str(v) for k, v in payload.items() if k in COMMON_FIELDS and v is not None}
-        event = Event(
-            source=self.name,
-            source_type=self.type_name,
+        payload = json_or_urlencoded(request)
+        answers: dict[str, Any] = {}
+        for key, value in payload.items():
+            add_compound(answers, key, value)
+        sender_id = payload.get("id")
+        event = make_event(
+            self,
             kind=str(payload.get("kind") or "submission"),
-            external_id=str(payload["id"]) if payload.get("id") is not None else None,
-            received_at=now,
-            fields=common,
-            answers=dict(payload),
+            external_id=sender_id,
+            now=now,
+            answers=answers,
             raw=payload,
         )
-        return Accepted(event, self.dedupe_key(payload, event.external_id, request.body))
+        sender = None if sender_id in (None, "") else str(sender_id)
+        return Accepted(event, self.dedupe_key(payload, sender, request.body))

@@ -1,0 +1,97 @@
+"""Decoding a verified body (JSON, urlencoded, multipart) and loading it through a schema.
+
+Every failure becomes :class:`PayloadInvalid` with a message safe to return:
+it names the fields at fault, never their values.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from marshmallow import INCLUDE, Schema, ValidationError
+from werkzeug.exceptions import HTTPException
+from werkzeug.formparser import MultiPartParser
+from werkzeug.http import parse_options_header
+
+from bridge.sources.base import InboundRequest, PayloadInvalid
+
+
+class OpenSchema(Schema):
+    """A payload shape that keeps the fields it does not declare."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadInvalid("the body is not valid JSON") from exc
+    if not isinstance(payload, dict):
+        raise PayloadInvalid("the body must be a JSON object")
+    return payload
+
+
+def urlencoded_object(body: bytes) -> dict[str, Any]:
+    """An ``application/x-www-form-urlencoded`` body; a repeated key becomes a list."""
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise PayloadInvalid("the body is not valid form data") from exc
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            previous = out[key]
+            out[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            out[key] = value
+    return out
+
+
+def json_or_urlencoded(request: InboundRequest) -> dict[str, Any]:
+    """The body by its content type: urlencoded when declared so, JSON otherwise."""
+    if request.content_type == "application/x-www-form-urlencoded":
+        return urlencoded_object(request.body)
+    return json_object(request.body)
+
+
+def multipart_fields(request: InboundRequest) -> dict[str, str]:
+    """The text parts of a ``multipart/form-data`` body, using the boundary in its header."""
+    _, params = parse_options_header(request.header("content-type") or "")
+    boundary = params.get("boundary")
+    if not boundary:
+        raise PayloadInvalid("multipart body without a boundary")
+    parser = MultiPartParser()
+    try:
+        form, _files = parser.parse(io.BytesIO(request.body), boundary.encode(), len(request.body))
+    except (ValueError, HTTPException) as exc:
+        raise PayloadInvalid("the body is not valid multipart data") from exc
+    return {key: form.get(key, "") for key in form}
+
+
+def load(schema: Schema, data: Any, sender: str) -> dict[str, Any]:
+    """``data`` loaded through ``schema``; unknown fields are kept by the schemas' Meta."""
+    try:
+        loaded = schema.load(data)
+    except ValidationError as exc:
+        raise PayloadInvalid(
+            f"the payload is not a {sender} delivery (check: {', '.join(_paths(exc.messages))})"
+        ) from exc
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def _paths(messages: Any, prefix: str = "") -> list[str]:
+    if not isinstance(messages, Mapping):
+        return [prefix or "payload"]
+    paths: list[str] = []
+    for key, inner in messages.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        paths.extend(_paths(inner, name) if isinstance(inner, Mapping) else [name])
+    return sorted(set(paths))[:10]
