@@ -30,9 +30,9 @@ from bridge.sources.base import (
     SourceType,
     VerificationFailed,
 )
-from bridge.sources.ivvy_message import IvvyMessage, signing_key_url
+from bridge.sources.ivvy_message import IvvyMessage, signature_hash, signing_key_url
 from bridge.sources.ivvy_subjects import SubjectSpec, find_subject, load_body, person_of
-from bridge.sources.sns import SIGNATURE_HASHES, KeyCache, SnsVerifier
+from bridge.sources.sns import KeyCache, SnsVerifier
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class IvvySource(SourceType):
         except ValueError as exc:
             raise VerificationFailed("not a verifiable iVvy message") from exc
         key = self.ivvy_keys.get(key_url)
-        if not key.verify(signature, message.string_to_sign().encode(), SIGNATURE_HASHES["1"]()):
+        if not key.verify(signature, message.string_to_sign().encode(), signature_hash()):
             raise VerificationFailed("iVvy signature mismatch")
         if self.accounts and message.account_id not in self.accounts:
             raise VerificationFailed("account not allowed")

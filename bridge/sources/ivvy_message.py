@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
+
 STAGE_KEY_BASE = (
     "https://s3-ap-southeast-2.amazonaws.com/notifications.stageau.ap-southeast-2.ivvy.com"
 )
@@ -91,6 +93,11 @@ class IvvyMessage:
         if isinstance(info, Mapping) and isinstance(info.get("key"), str):
             return str(info["key"])
         return None
+
+
+def signature_hash() -> hashes.HashAlgorithm:
+    """The digest of iVvy's message signature (SHA-1, iVvy's choice, not ours)."""
+    return hashes.SHA1()  # noqa: S303
 
 
 def _text(value: object) -> str:

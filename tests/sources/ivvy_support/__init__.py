@@ -1,0 +1,1 @@
+"""Helpers for the ivvy source tests: a real key server and signed deliveries."""
