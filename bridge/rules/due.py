@@ -114,6 +114,8 @@ def parse_due(text: str) -> DueExpression:
     amount, unit, weekday, words = _parse_head(head)
     at = None
     if at_text is not None:
+        if words == "now":
+            raise DueExpressionError("'now' takes no 'at' time; use 'today at HH:MM'")
         if unit in ("minutes", "hours"):
             raise DueExpressionError(
                 f"'at HH:MM' cannot follow '{words}': minutes and hours count elapsed time"

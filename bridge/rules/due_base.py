@@ -23,6 +23,7 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*")
 _FORMS = "yyyy-mm-dd, yyyy-mm-dd HH:MM:SS [UTC] or ISO 8601 with an offset"
 _MAX_LENGTH = 64
+_FIELD_PROBLEM = re.compile(r"(year|month|day|hour|minute|second)\b[\w .]*")
 
 
 class DueExpressionError(ValueError):
@@ -57,8 +58,8 @@ def parse_base(value: str, tz: ZoneInfo) -> datetime:
     except DueExpressionError:
         raise
     except ValueError as error:
-        # fromisoformat names the field ("month must be in 1..12") and, for
-        # shapes it cannot read, echoes the value: only the former is kept.
-        reason = str(error) if "isoformat" not in str(error) else "it is not ISO 8601"
+        # Keep datetime's plain field messages ("month must be in 1..12"); others
+        # may echo the value ("Invalid isoformat string: ...") or ramble.
+        reason = str(error) if _FIELD_PROBLEM.fullmatch(str(error)) else "it is not ISO 8601"
         raise DueExpressionError(f"'from' value is not a valid date: {reason}") from None
     raise DueExpressionError(f"'from' value is not a date or timestamp (expected {_FORMS})")
