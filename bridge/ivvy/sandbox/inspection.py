@@ -1,0 +1,127 @@
+"""``/_sandbox``: what the sandbox holds, its call log, seeding, resetting and fault knobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Response, jsonify, render_template_string, request
+
+from bridge.ivvy.sandbox.contact_actions import render_company, render_contact
+from bridge.ivvy.sandbox.errors import error_body
+from bridge.ivvy.sandbox.lead_actions import render_lead
+from bridge.ivvy.sandbox.state import SandboxState
+from bridge.ivvy.sandbox.task_actions import STATUSES, render_task
+
+if TYPE_CHECKING:
+    from bridge.ivvy.sandbox.app import Sandbox
+
+Renderer = Callable[[SandboxState, dict[str, Any]], dict[str, Any]]
+RENDERERS: dict[str, Renderer] = {
+    "tasks": render_task,
+    "contacts": render_contact,
+    "companies": render_company,
+    "leads": render_lead,
+    "users": lambda state, record: record,
+    "venues": lambda state, record: record,
+}
+STATUS_NAMES = dict(
+    zip(STATUSES, ("Not started", "In progress", "On hold", "Cancelled", "Completed"), strict=True)
+)
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
+<title>Sandbox iVvy</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}</style></head>
+<body><h1>Sandbox iVvy</h1>
+<p>A stand-in for iVvy: nothing here reaches a real CRM. This page refreshes every 5 seconds.
+JSON: {% for kind in kinds %}<a href="{{ kind }}">{{ kind }}</a> {% endfor %}
+<a href="calls">calls</a> <a href="faults">faults</a></p>
+<h2>Tasks ({{ tasks|length }})</h2>
+{% if tasks %}<table><tr><th>id</th><th>name</th><th>due (UTC)</th><th>belongs to</th>
+<th>assigned to</th><th>priority</th><th>status</th><th>created</th></tr>
+{% for task in tasks %}<tr><td>{{ task.id }}</td><td>{{ task.name }}</td>
+<td>{{ task.endDatetime }}</td><td>{{ task.owner }}</td>
+<td>{{ task.assignedUserFullName or "" }}</td><td>{{ task.priority or "" }}</td>
+<td>{{ task.statusName }}</td><td>{{ task.createdDate }}</td></tr>{% endfor %}</table>
+{% else %}<p>No tasks yet. Send an event to the bridge and watch them appear here.</p>{% endif %}
+</body></html>"""
+
+
+def task_owner(task: dict[str, Any]) -> str:
+    """What a task belongs to, for people: ``lead 2``, ``company 1`` or ``contact 5``."""
+    for field, label in (("leadId", "lead"), ("companyId", "company"), ("contactId", "contact")):
+        if task.get(field) is not None:
+            return f"{label} {task[field]}"
+    return ""
+
+
+def inspection_blueprint(sandbox: Sandbox) -> Blueprint:
+    """The /_sandbox endpoints; fault knobs never apply here."""
+    blueprint = Blueprint("sandbox_inspection", __name__, url_prefix="/_sandbox")
+    state = sandbox.state
+
+    def listing(kind: str) -> list[dict[str, Any]]:
+        with state.lock:
+            return [RENDERERS[kind](state, record) for record in state.records(kind)]
+
+    def bad_request(message: str) -> Response:
+        response = jsonify(error_body(400, message))
+        response.status_code = 400
+        return response
+
+    @blueprint.get("/")
+    def page() -> str:
+        tasks = [
+            {**task, "owner": task_owner(task), "statusName": STATUS_NAMES.get(task["status"])}
+            for task in listing("tasks")
+        ]
+        return render_template_string(PAGE, tasks=tasks, kinds=list(RENDERERS))
+
+    @blueprint.get("/<any(tasks, contacts, companies, leads, users, venues):kind>")
+    def records(kind: str) -> Response:
+        return jsonify(listing(kind))
+
+    @blueprint.get("/calls")
+    def calls() -> Response:
+        return jsonify(state.calls())
+
+    @blueprint.post("/reset")
+    def reset() -> Response:
+        state.reset()
+        sandbox.faults.clear()
+        return jsonify({"reset": True})
+
+    @blueprint.post("/seed")
+    def seed() -> Response:
+        body = request.get_json(force=True, silent=True)
+        if body is None:
+            return bad_request("The seed must be a JSON object")
+        try:
+            state.load_seed(body)
+        except ValueError as error:
+            return bad_request(str(error))
+        sandbox.faults.clear()
+        counts = {kind: len(state.records(kind)) for kind in RENDERERS}
+        return jsonify({"seeded": True, "counts": counts})
+
+    @blueprint.get("/faults")
+    def faults() -> Response:
+        return jsonify(sandbox.faults.describe())
+
+    @blueprint.post("/faults")
+    def set_faults() -> Response:
+        try:
+            changes = request.get_json(force=True, silent=True)
+            if not isinstance(changes, dict):
+                return bad_request("Fault settings must be a JSON object")
+            return jsonify(sandbox.faults.configure(changes))
+        except ValueError as error:
+            return bad_request(str(error))
+
+    @blueprint.delete("/faults")
+    def clear_faults() -> Response:
+        return jsonify(sandbox.faults.clear())
+
+    return blueprint
