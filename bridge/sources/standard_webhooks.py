@@ -55,9 +55,9 @@ class StandardWebhooksOptionsSchema(SignedOptionsSchema):
 
 
 class StandardWebhooksPayload(OpenSchema):
-    """A Standard Webhooks payload: ``type``, ``timestamp``, ``data``."""
+    """A Standard Webhooks payload: ``type``, ``timestamp``, ``data`` (the spec recommends them)."""
 
-    type = mfields.String(required=True)
+    type = mfields.String(load_default="webhook")
     data = mfields.Raw(load_default=None, allow_none=True)
 
 
