@@ -88,8 +88,10 @@ def _build(
     retention = _section(errors, "retention", data.get("retention"), schema.RetentionSchema())
     alerts = _section(errors, "alerts", data.get("alerts"), schema.AlertsSchema())
     admin = _section(errors, "admin", data.get("admin"), schema.AdminSchema())
-    if isinstance(ivvy, IvvySettings) and isinstance(delivery, DeliverySettings):
-        _check_lease(errors, ivvy, delivery)
+    if isinstance(delivery, DeliverySettings):
+        # Judge the lease against the defaults when the ivvy section itself is broken.
+        timeouts = ivvy if isinstance(ivvy, IvvySettings) else IvvySettings("", "", "")
+        _check_lease(errors, timeouts, delivery)
     if errors.entries or ivvy is None:
         return None
     rules_text = loaded.section_text("rules")

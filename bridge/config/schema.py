@@ -8,7 +8,15 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from bridge.config import settings as s
 from bridge.ivvy.client import REGION_BASE_URLS, base_url_for
@@ -259,7 +267,14 @@ class SmtpSchema(Schema):
 class AlertsSchema(Schema):
     """The ``alerts`` section."""
 
-    webhook_url = fields.String(load_default=None, validate=_HTTP_URL)
+    @pre_load
+    def _blank_url_is_none(self, data: Any, **kwargs: Any) -> Any:
+        # `webhook_url: ${ALERT_WEBHOOK_URL:-}` leaves it unset when the variable is.
+        if isinstance(data, dict) and data.get("webhook_url") == "":
+            return {**data, "webhook_url": None}
+        return data
+
+    webhook_url = fields.String(load_default=None, allow_none=True, validate=_HTTP_URL)
     smtp = fields.Nested(SmtpSchema, load_default=None)
     dead_job = fields.Boolean(load_default=True)
     oldest_waiting_seconds = fields.Float(load_default=600.0, validate=validate.Range(min=1))

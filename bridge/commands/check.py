@@ -1,0 +1,114 @@
+"""``bridge check [FILE]``: validate the config file and list what it defines, offline."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bridge.config import Config, ConfigError, load_config
+from bridge.rules.plan import AssigneePlan, OwnerPlan, TaskPlan
+from bridge.rules.task_schema import (
+    PLACEHOLDER_ID,
+    TaskPayloadInvalid,
+    build_task_payload,
+    placeholder_owner,
+    placeholder_user,
+)
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``check`` sub-command."""
+    parser = subparsers.add_parser(
+        "check",
+        help="validate the config file and list its sources and rules",
+        description="Validate the config file (FILE, else $BRIDGE_CONFIG) and list its sources "
+        "and rules. Exits 1 and prints every error, each with its file:line, if it is invalid.",
+    )
+    parser.add_argument("file", nargs="?", metavar="FILE", help="the YAML config file")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate; print a summary (exit 0) or every error (exit 1)."""
+    path = args.file or os.environ.get("BRIDGE_CONFIG")
+    if not path:
+        print("bridge check: give FILE or set BRIDGE_CONFIG", file=sys.stderr)
+        return 1
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        for line in exc.errors:
+            print(line, file=sys.stderr)
+        count = len(exc.errors)
+        print(f"{path}: {count} error{'s' if count != 1 else ''}", file=sys.stderr)
+        return 1
+    problems = task_problems(config)
+    if problems:
+        for line in problems:
+            print(line, file=sys.stderr)
+        return 1
+    print(summary(config))
+    return 0
+
+
+def summary(config: Config) -> str:
+    """The sources and rules a valid config defines, as text."""
+    ivvy = config.ivvy
+    lines = [f"{config.path}: OK (iVvy {ivvy.base_url}, timezone {ivvy.timezone})", ""]
+    lines.append(f"Sources ({len(config.sources)}):")
+    rows = [
+        (name, source.type_name, f"POST /hooks/{name}") for name, source in config.sources.items()
+    ]
+    lines += _table(sorted(rows))
+    lines += ["", f"Rules ({len(config.rules)}):"]
+    for rule in config.rules:
+        trigger = rule.trigger
+        on = "source " + ", ".join(trigger.sources) if trigger.sources else "any source"
+        if trigger.kinds:
+            on += ", kind " + ", ".join(trigger.kinds)
+        lines.append(f"  {rule.name}")
+        lines.append(f"    on     {on}{' (with conditions)' if rule.when is not None else ''}")
+        lines.append(f"    owner  {rule.owner.describe()}")
+        lines.append(f"    due    {rule.task.due.text}")
+    if not config.rules:
+        lines.append("  (none: events are stored but no task is created)")
+    return "\n".join(lines)
+
+
+def _table(rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))] if rows else []
+    out = []
+    for row in rows:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        out.append(("  " + "  ".join(cells)).rstrip())
+    return out
+
+
+def task_problems(config: Config) -> list[str]:
+    """Each rule's task checked as an addOrUpdateTask body, with placeholder ids and texts."""
+    problems = []
+    due = datetime(2030, 1, 7, 9, tzinfo=UTC)  # any valid moment: due dates depend on events
+    for rule in config.rules:
+        spec = rule.owner
+        venue = PLACEHOLDER_ID if (spec.venue is not None or spec.key == "opportunity") else None
+        owner = OwnerPlan(kind=spec.plan_kind, venue_id=venue)
+        assignees = tuple(a if isinstance(a, int) else PLACEHOLDER_ID for a in rule.task.assignees)
+        plan = TaskPlan(
+            rule=rule.name,
+            name=rule.task.name.source,
+            due=due,
+            owner=owner,
+            description=rule.task.description.source if rule.task.description else "",
+            priority=rule.task.priority,
+            status=rule.task.status,
+            assignee=AssigneePlan(assignees) if assignees else None,
+        )
+        try:
+            build_task_payload(plan, placeholder_owner(owner), placeholder_user(plan))
+        except TaskPayloadInvalid as exc:
+            problems.append(f"{config.path}: rule {rule.name}: {exc}")
+    return problems
