@@ -1,0 +1,48 @@
+"""The iVvy task bridge: webhooks in, follow-up tasks in iVvy out."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Flask, g, request
+
+from bridge.runtime import Runtime
+from bridge.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
+    """The WSGI application: settings, then the config file, then the routes.
+
+    The config file is validated here, so a web process refuses to start on
+    an invalid one.  Database connections are opened on first use, in the
+    process that uses them (after gunicorn forks).
+    """
+    from bridge.logs import configure_logging
+    from bridge.web import errors, health, hooks
+
+    runtime = runtime or Runtime.from_env(settings)
+    configure_logging(runtime.settings.log_level, runtime.secret_values())
+
+    app = Flask(__name__)
+    app.config.update(
+        # Bodies are counted by the ingest route itself (chunked ones too);
+        # this is the backstop for every other route.
+        MAX_CONTENT_LENGTH=runtime.settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["bridge"] = runtime
+
+    @app.before_request
+    def _request_id() -> None:
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
+
+    @app.after_request
+    def _echo_request_id(response):  # type: ignore[no-untyped-def]
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(hooks.bp)
+    return app

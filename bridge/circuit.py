@@ -1,0 +1,49 @@
+"""A circuit breaker: while iVvy keeps failing, workers hold back instead of burning attempts."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+
+class CircuitBreaker:
+    """Opens after ``failures`` consecutive transient failures; lets one probe through after
+    ``cooldown``; closes again on the first success."""
+
+    def __init__(self, *, failures: int = 5, cooldown_seconds: float = 30.0) -> None:
+        self.threshold = failures
+        self.cooldown = timedelta(seconds=cooldown_seconds)
+        self._failures = 0
+        self._opened_at: datetime | None = None
+        self._probing = False
+        self._lock = threading.Lock()
+
+    def allow(self, now: datetime) -> bool:
+        """Whether a worker may start a job now (one probe at a time while half-open)."""
+        with self._lock:
+            if self._opened_at is None:
+                return True
+            if now - self._opened_at < self.cooldown or self._probing:
+                return False
+            self._probing = True
+            return True
+
+    def record_success(self) -> None:
+        """A call to iVvy worked: close the circuit."""
+        with self._lock:
+            self._failures = 0
+            self._opened_at = None
+            self._probing = False
+
+    def record_failure(self, now: datetime) -> None:
+        """A transient failure: count it, and open (or re-open) the circuit at the threshold."""
+        with self._lock:
+            self._failures += 1
+            if self._probing or self._failures >= self.threshold:
+                self._opened_at = now
+            self._probing = False
+
+    @property
+    def is_open(self) -> bool:
+        """True while the circuit holds workers back."""
+        return self._opened_at is not None

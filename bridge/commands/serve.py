@@ -1,0 +1,47 @@
+"""``bridge serve``: the web process under gunicorn, on $PORT."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from bridge.config import ConfigError, load_config
+from bridge.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``serve`` sub-command."""
+    parser = sub.add_parser("serve", help="run the web process (gunicorn on $PORT)")
+    parser.add_argument("--port", type=int, help="port to bind (default: $PORT or 8000)")
+    parser.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")  # noqa: S104
+    parser.add_argument(
+        "--workers", type=int, help="gunicorn workers (default: $WEB_CONCURRENCY or 2)"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate the config, then replace this process with gunicorn."""
+    settings = Settings.from_env()
+    try:
+        load_config(settings.config_path)  # refuse to start before binding the port
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    port = args.port or settings.port
+    workers = args.workers or int(os.environ.get("WEB_CONCURRENCY") or 2)
+    argv = [
+        "gunicorn",
+        "--bind",
+        f"{args.host}:{port}",
+        "--workers",
+        str(workers),
+        "--timeout",
+        str(settings.web_timeout),
+        "--config",
+        "python:bridge.gunicorn_conf",
+        "bridge:create_app()",
+    ]
+    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", *argv[1:]])  # noqa: S606
+    return 0  # not reached

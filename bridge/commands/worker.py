@@ -1,0 +1,40 @@
+"""``bridge worker``: the process that turns stored events into iVvy tasks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bridge.config import ConfigError
+from bridge.logs import configure_logging
+from bridge.runtime import Runtime
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``worker`` sub-command."""
+    parser = sub.add_parser("worker", help="run the delivery worker")
+    parser.add_argument("--concurrency", type=int, help="threads (default: delivery.concurrency)")
+    parser.add_argument("--poll", type=float, help="seconds between polls when idle")
+    parser.add_argument(
+        "--shutdown-timeout", type=float, default=25.0, help="seconds to finish jobs on SIGTERM"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the worker until SIGTERM."""
+    from bridge.worker import Worker
+
+    try:
+        runtime = Runtime.from_env()
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    configure_logging(runtime.settings.log_level, runtime.secret_values())
+    worker = Worker(
+        runtime,
+        concurrency=args.concurrency,
+        poll_interval=args.poll,
+        shutdown_timeout=args.shutdown_timeout,
+    )
+    return worker.run()

@@ -1,0 +1,1 @@
+"""Delivery: from a claimed job to the tasks in iVvy, each created exactly once."""

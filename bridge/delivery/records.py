@@ -1,0 +1,140 @@
+"""The deliveries table: one row per (event, rule), the unit of "exactly one task"."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from bridge.store.tables import deliveries
+
+
+def marker_for(event_id: str, rule: str) -> str:
+    """The reference written into what the bridge creates, to find it again after a lost answer."""
+    digest = hashlib.sha1(rule.encode(), usedforsecurity=False).hexdigest()[:8]
+    return f"[bridge {event_id} {digest}]"
+
+
+@dataclass
+class DeliveryRecord:
+    """A delivery row as the runner works with it."""
+
+    id: int
+    event_id: str
+    rule: str
+    state: str  # pending | creating_lead | creating_task | done | failed
+    marker: str
+    contact_id: int | None
+    lead_id: int | None
+    task_id: int | None
+    task: dict[str, Any] | None
+    error: str | None
+
+
+class DeliveryStore:
+    """Reads and writes delivery rows; every write is its own short transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get_or_create(self, event_id: str, rule: str, now: datetime) -> DeliveryRecord:
+        """The row for (event, rule), created pending if this is the first time."""
+        existing = self._get(event_id, rule)
+        if existing is not None:
+            return existing
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(deliveries).values(
+                        event_id=event_id,
+                        rule=rule,
+                        state="pending",
+                        marker=marker_for(event_id, rule),
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        except IntegrityError:
+            pass  # another run created it first; read theirs
+        found = self._get(event_id, rule)
+        assert found is not None
+        return found
+
+    def _get(self, event_id: str, rule: str) -> DeliveryRecord | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(deliveries).where(
+                        deliveries.c.event_id == event_id, deliveries.c.rule == rule
+                    )
+                )
+                .mappings()
+                .one_or_none()
+            )
+        if row is None:
+            return None
+        return DeliveryRecord(
+            id=row["id"],
+            event_id=row["event_id"],
+            rule=row["rule"],
+            state=row["state"],
+            marker=row["marker"],
+            contact_id=row["contact_id"],
+            lead_id=row["lead_id"],
+            task_id=row["task_id"],
+            task=row["task"],
+            error=row["error"],
+        )
+
+    def update(self, record: DeliveryRecord, now: datetime, **values: Any) -> None:
+        """Write ``values`` to the row (and to the record) before the next step runs."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == record.id)
+                .values(updated_at=now, **values)
+            )
+        for key, value in values.items():
+            if hasattr(record, key):
+                setattr(record, key, value)
+
+    def for_event(self, event_id: str) -> list[dict[str, Any]]:
+        """Every delivery of an event, as dicts (for the admin API and status pages)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(deliveries)
+                .where(deliveries.c.event_id == event_id)
+                .order_by(deliveries.c.id)
+            ).mappings()
+            return [dict(row) for row in rows]
+
+
+def next_rotation(engine: Engine, rule: str) -> int:
+    """The rule's round-robin counter before this call, incremented atomically."""
+    from bridge.store.tables import rotations
+
+    with engine.begin() as conn:
+        updated = conn.execute(
+            update(rotations)
+            .where(rotations.c.rule == rule)
+            .values(counter=rotations.c.counter + 1)
+            .returning(rotations.c.counter)
+        ).scalar_one_or_none()
+        if updated is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(rotations).values(rule=rule, counter=1))
+                return 0
+            except IntegrityError:
+                updated = conn.execute(
+                    update(rotations)
+                    .where(rotations.c.rule == rule)
+                    .values(counter=rotations.c.counter + 1)
+                    .returning(rotations.c.counter)
+                ).scalar_one()
+        return int(updated) - 1

@@ -1,0 +1,174 @@
+"""One job: evaluate the event's rules, then deliver each matched rule's task."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from bridge.config import Config
+from bridge.delivery.directory import Directory
+from bridge.delivery.owners import OwnerUnavailable
+from bridge.delivery.records import DeliveryStore
+from bridge.delivery.tasks import TaskCreator
+from bridge.events import Event
+from bridge.ivvy.client import IvvyClient
+from bridge.ivvy.errors import IvvyError
+from bridge.rules.engine import evaluate
+from bridge.store.queue import ClaimedJob
+from bridge.store.tables import events, rule_sets
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What the worker does with the job next."""
+
+    outcome: Literal["done", "retry", "dead"]
+    error: str | None = None
+    retry_after: float | None = None
+
+
+class _VenueLookups:
+    """The engine's view of iVvy: a venue's timezone, through the cached directory."""
+
+    def __init__(self, client: IvvyClient, directory: Directory) -> None:
+        self.client = client
+        self.directory = directory
+
+    def venue_timezone(self, venue_id: int) -> str | None:
+        return self.directory.venue_timezone(self.client, venue_id)
+
+
+class JobRunner:
+    """Runs jobs for one worker thread, with that thread's iVvy client."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        config: Config,
+        client: IvvyClient,
+        directory: Directory,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.client = client
+        self.clock = clock
+        self.store = DeliveryStore(engine)
+        self.creator = TaskCreator(engine, client, directory, clock)
+        self.lookups = _VenueLookups(client, directory)
+        self.calendar = config.calendar()  # built once: it caches holidays per year
+
+    def run(self, job: ClaimedJob) -> JobResult:
+        """Process the job's event; transient iVvy failures come back as ``retry``."""
+        row = self._event_row(job.event_id)
+        if row is None or row["event"] is None:
+            return JobResult("dead", "the event has no parsed payload to run rules on")
+        event = Event.from_json(row["event"])
+        rules, digest = self._rules(job, row["rules_digest"])
+        self._set_event(job.event_id, state="processing", rules_digest=digest)
+        outcomes = evaluate(
+            event,
+            rules,
+            now=event.received_at,  # due dates count from when the event arrived, on every retry
+            calendar=self.calendar,
+            lookups=self.lookups,
+        )
+        states: list[str] = []
+        for outcome in outcomes:
+            if not outcome.matched:
+                continue
+            record = self.store.get_or_create(job.event_id, outcome.rule, self.clock())
+            if record.state in ("done", "failed"):
+                states.append(record.state)
+                continue
+            if outcome.error or outcome.plan is None:
+                reason = outcome.error or "the rule produced no task"
+                self.store.update(record, self.clock(), state="failed", error=reason)
+                states.append("failed")
+                continue
+            try:
+                self.creator.deliver(record, outcome.plan)
+                states.append("done")
+            except OwnerUnavailable as exc:
+                self.store.update(record, self.clock(), state="failed", error=str(exc))
+                states.append("failed")
+            except IvvyError as exc:
+                if exc.retryable:
+                    self._set_event(job.event_id, state="retrying", last_error=str(exc))
+                    return JobResult("retry", str(exc), exc.retry_after)
+                self.store.update(record, self.clock(), state="failed", error=str(exc))
+                states.append("failed")
+        final = "no_match" if not states else ("failed" if "failed" in states else "done")
+        error = (
+            "a rule could not create its task; see the deliveries" if final == "failed" else None
+        )
+        self._set_event(job.event_id, state=final, last_error=error)
+        return JobResult("done")
+
+    def _event_row(self, event_id: str) -> Any:
+        with self.engine.connect() as conn:
+            return (
+                conn.execute(
+                    select(events.c.event, events.c.rules_digest).where(events.c.id == event_id)
+                )
+                .mappings()
+                .one_or_none()
+            )
+
+    def _rules(self, job: ClaimedJob, first_digest: str | None) -> tuple[Sequence[Any], str]:
+        """The current rules, or (for a pinned replay) the ones the event first ran with."""
+        current = self.config
+        if job.rules_digest and job.rules_digest != current.rules_digest:
+            with self.engine.connect() as conn:
+                text = conn.execute(
+                    select(rule_sets.c.text).where(rule_sets.c.digest == job.rules_digest)
+                ).scalar_one_or_none()
+            if text is None:
+                raise LookupError("the rules this event first ran with are no longer stored")
+            return pinned_rules(text), job.rules_digest
+        self._remember_rules(current.rules_digest, json.dumps(current.rules_data))
+        return current.rules, first_digest or current.rules_digest
+
+    def _remember_rules(self, digest: str, text: str) -> None:
+        with self.engine.connect() as conn:
+            known = conn.execute(
+                select(rule_sets.c.digest).where(rule_sets.c.digest == digest)
+            ).scalar_one_or_none()
+        if known is None:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        insert(rule_sets).values(digest=digest, text=text, created_at=self.clock())
+                    )
+            except IntegrityError:
+                pass  # stored by another worker meanwhile
+
+    def _set_event(self, event_id: str, **values: Any) -> None:
+        values["updated_at"] = self.clock()
+        with self.engine.begin() as conn:
+            statement = update(events).where(events.c.id == event_id)
+            if "rules_digest" in values:
+                # Only the first run records which rules the event ran with.
+                first = values.pop("rules_digest")
+                conn.execute(
+                    statement.where(events.c.rules_digest.is_(None)).values(rules_digest=first)
+                )
+            conn.execute(statement.values(**values))
+
+
+def pinned_rules(text: str) -> list[Any]:
+    """Rules stored as JSON by an earlier run (already interpolated), compiled again."""
+    from bridge.rules.schema import RuleSchema
+
+    schema = RuleSchema()
+    return [schema.load(raw) for raw in json.loads(text)]

@@ -1,0 +1,91 @@
+"""Creating a delivery's task exactly once, even when iVvy's answer is lost."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from bridge.delivery.directory import Directory
+from bridge.delivery.owners import OwnerResolver, OwnerUnavailable, owner_filter
+from bridge.delivery.records import DeliveryRecord, DeliveryStore, next_rotation
+from bridge.ivvy.client import IvvyClient
+from bridge.rules.plan import TaskPlan
+from bridge.rules.task_schema import ResolvedOwner, build_task_payload
+
+
+class TaskCreator:
+    """Resolves a plan's owner and assignee, then creates its task once.
+
+    Exactly-once rests on two writes around the one call that is not
+    idempotent: the delivery is marked ``creating_task`` (with the body and
+    its marker) before ``addOrUpdateTask`` is sent, and ``done`` with the
+    task id after.  A run that finds ``creating_task`` cannot know whether
+    iVvy created the task, so it first lists the owner's tasks and looks for
+    the marker; only when it is absent is the task created again.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        client: IvvyClient,
+        directory: Directory,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.engine = engine
+        self.client = client
+        self.directory = directory
+        self.clock = clock
+        self.store = DeliveryStore(engine)
+        self.owners = OwnerResolver(client, self.store, clock)
+
+    def deliver(self, record: DeliveryRecord, plan: TaskPlan) -> None:
+        """Bring one delivery to ``done`` (or raise: OwnerUnavailable, IvvyError)."""
+        owner = self.owners.resolve(plan.owner, record)
+        if record.state == "creating_task" and record.task:
+            found = self._find_task(owner, record.marker)
+            if found is not None:
+                self.store.update(record, self.clock(), state="done", task_id=found, error=None)
+                return
+            body = record.task
+        else:
+            body = self._body(record, plan, owner)
+        self.store.update(
+            record,
+            self.clock(),
+            state="creating_task",
+            task=body,
+            owner_kind=owner.kind,
+            owner_id=owner.id,
+            venue_id=owner.venue_id,
+        )
+        task_id = self.client.add_or_update_task(body)
+        self.store.update(record, self.clock(), state="done", task_id=task_id, error=None)
+
+    def _body(self, record: DeliveryRecord, plan: TaskPlan, owner: ResolvedOwner) -> dict[str, Any]:
+        described = replace(plan, description=f"{plan.description}\n\n{record.marker}".strip())
+        return build_task_payload(described, owner, self._assignee(plan))
+
+    def _assignee(self, plan: TaskPlan) -> int | None:
+        if plan.assignee is None or not plan.assignee.candidates:
+            return None
+        candidates = plan.assignee.candidates
+        index = (
+            next_rotation(self.engine, plan.rule) % len(candidates) if len(candidates) > 1 else 0
+        )
+        user_id = self.directory.user_id(self.client, candidates[index])
+        if user_id is None:
+            raise OwnerUnavailable(
+                f"assignee number {index + 1} of the rule is not a user in iVvy; "
+                "fix the rule's assignee and replay"
+            )
+        return user_id
+
+    def _find_task(self, owner: ResolvedOwner, marker: str) -> int | None:
+        for task in self.client.get_task_list(filter=owner_filter(owner)):
+            if marker in str(task.get("description") or ""):
+                return int(task["id"])
+        return None

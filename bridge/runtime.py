@@ -1,0 +1,71 @@
+"""The parts a web or worker process shares: settings, config, database, clock, iVvy client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+
+from bridge.config import Config, load_config
+from bridge.ivvy.client import CallRecord, IvvyClient
+from bridge.settings import Settings
+from bridge.store.db import EngineHolder
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """Everything wired once per process; the only place that builds these parts."""
+
+    settings: Settings
+    config: Config
+    clock: Callable[[], datetime] = utc_now
+    database: EngineHolder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.database = EngineHolder(self.settings.database_url)
+
+    @classmethod
+    def from_env(cls, settings: Settings | None = None) -> Runtime:
+        """Settings from the environment, config from ``BRIDGE_CONFIG``; fails fast when invalid."""
+        settings = settings or Settings.from_env()
+        return cls(settings=settings, config=load_config(settings.config_path))
+
+    @property
+    def engine(self) -> Engine:
+        """This process's database engine (created after any fork)."""
+        return self.database.get()
+
+    def ivvy_client(self, on_call: Callable[[CallRecord], None] | None = None) -> IvvyClient:
+        """A signing client for the configured iVvy account."""
+        ivvy = self.config.ivvy
+        return IvvyClient(
+            ivvy.key, ivvy.secret, base_url=ivvy.base_url, timeout=ivvy.timeout, on_call=on_call
+        )
+
+    def secret_values(self) -> list[str]:
+        """Every secret the config holds, so that logs can redact them wherever they appear."""
+        return list(_secrets_in(self.config))
+
+
+_SECRET_WORDS = ("secret", "token", "password", "key")
+
+
+def _secrets_in(config: Config) -> Iterator[str]:
+    yield config.ivvy.key
+    yield config.ivvy.secret
+    for source in config.sources.values():
+        for name, value in source.options.items():
+            if not any(word in name for word in _SECRET_WORDS):
+                continue
+            values = value if isinstance(value, list | tuple) else [value]
+            yield from (str(v) for v in values if isinstance(v, str) and v)
+    smtp = config.alerts.smtp
+    if smtp is not None and smtp.password:
+        yield smtp.password

@@ -1,0 +1,51 @@
+"""Process settings from the environment (the YAML config file holds the rest)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bridge.store.db import DEFAULT_DATABASE_URL
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value the bridge cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the environment says: database, config file, admin token, limits."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    config_path: str = "bridge.yaml"
+    admin_token: str | None = None
+    max_body_bytes: int = 256 * 1024
+    log_level: str = "INFO"
+    port: int = 8000
+    # Seconds a request may take before gunicorn gives up on it.
+    web_timeout: int = 30
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read DATABASE_URL, BRIDGE_CONFIG, BRIDGE_ADMIN_TOKEN, PORT and the limits."""
+        env = os.environ if env is None else env
+        return cls(
+            database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            config_path=env.get("BRIDGE_CONFIG") or "bridge.yaml",
+            admin_token=env.get("BRIDGE_ADMIN_TOKEN") or None,
+            max_body_bytes=_int(env, "BRIDGE_MAX_BODY_BYTES", 256 * 1024),
+            log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+            port=_int(env, "PORT", 8000),
+            web_timeout=_int(env, "BRIDGE_WEB_TIMEOUT", 30),
+        )

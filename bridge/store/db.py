@@ -1,0 +1,102 @@
+"""Engines per database: SQLite pragmas, PostgreSQL pooling, and fork safety.
+
+An engine is created lazily in the process that uses it, never inherited
+across a fork: gunicorn workers and worker processes each open their own.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import NullPool
+
+DEFAULT_DATABASE_URL = "sqlite:///var/bridge.sqlite"
+
+
+def normalise_url(url: str) -> str:
+    """Accept PaaS-style ``postgres://`` URLs and pick the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transactions out of pysqlite's hands so that ours start with
+        # BEGIN IMMEDIATE: a deferred read-then-write transaction fails with
+        # SQLITE_BUSY at once, ignoring busy_timeout.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # a 2xx survives power loss
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def build_engine(url: str, *, pool_size: int = 5) -> Engine:
+    """A new engine for ``url`` with the settings this project relies on."""
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, poolclass=NullPool if not database else None)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,  # survive a PostgreSQL restart without a person stepping in
+        pool_recycle=1800,
+        connect_args={"connect_timeout": 5},
+    )
+
+
+class EngineHolder:
+    """Creates the engine on first use in each process (fork-safe)."""
+
+    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+        self.url = normalise_url(url)
+        self.pool_size = pool_size
+        self._engine: Engine | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return make_url(self.url).get_backend_name()
+
+    def get(self) -> Engine:
+        """The engine of this process, created now if this process has none."""
+        with self._lock:
+            if self._engine is None or self._pid != os.getpid():
+                if self._engine is not None:
+                    # Inherited from a parent: drop its pool without closing
+                    # the parent's connections.
+                    self._engine.dispose(close=False)
+                self._engine = build_engine(self.url, pool_size=self.pool_size)
+                self._pid = os.getpid()
+            return self._engine
+
+    def dispose(self) -> None:
+        """Close this process's connections (used at shutdown and in tests)."""
+        with self._lock:
+            if self._engine is not None and self._pid == os.getpid():
+                self._engine.dispose()
+            self._engine = None

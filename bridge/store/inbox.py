@@ -1,0 +1,146 @@
+"""Accepting deliveries: the event, its dedupe key and its job in one commit."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from bridge.sources.base import Accepted
+from bridge.store.tables import dedupe_keys, events, jobs
+from bridge.store.types import new_id
+
+NOTIFY_CHANNEL = "bridge_jobs"
+
+
+@dataclass(frozen=True)
+class AcceptResult:
+    """The stored event's id, and whether the delivery was a duplicate of an earlier one."""
+
+    event_id: str
+    duplicate: bool
+
+
+def _bounded_key(key: str) -> str:
+    # Keys come from senders; a pathological one is hashed rather than truncated
+    # so two long keys sharing a prefix stay distinct.
+    if len(key) <= 255:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def enqueue(
+    conn: Connection, event_id: str, now: datetime, rules_digest: str | None = None
+) -> None:
+    """Add a ready job for an event, inside the caller's transaction, and wake the workers."""
+    conn.execute(
+        insert(jobs).values(
+            event_id=event_id,
+            state="ready",
+            run_at=now,
+            created_at=now,
+            attempts=0,
+            claims=0,
+            rules_digest=rules_digest,
+        )
+    )
+    if conn.dialect.name == "postgresql":
+        # Delivered at commit, so a worker never wakes for a job it cannot see yet.
+        conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+
+
+def accept(
+    engine: Engine,
+    accepted: Accepted,
+    *,
+    headers: Mapping[str, str],
+    body: bytes,
+    content_type: str,
+    now: datetime,
+) -> AcceptResult:
+    """Store an accepted delivery with its job, or find the event it duplicates."""
+    event = accepted.event
+    key = _bounded_key(accepted.dedupe_key)
+    event_id = new_id("ev_")
+    email = (event.fields.get("email") or "").strip().lower() or None
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(dedupe_keys).values(
+                    source=event.source, key=key, event_id=event_id, created_at=now
+                )
+            )
+            conn.execute(
+                insert(events).values(
+                    id=event_id,
+                    source=event.source,
+                    source_type=event.source_type,
+                    kind=event.kind[:120],
+                    external_id=(event.external_id or None) and event.external_id[:255],
+                    dedupe_key=key,
+                    email=email[:320] if email else None,
+                    received_at=now,
+                    updated_at=now,
+                    state="received",
+                    content_type=content_type[:255],
+                    headers=dict(headers),
+                    body=body,
+                    event=event.to_json(),
+                )
+            )
+            enqueue(conn, event_id, now)
+    except IntegrityError:
+        existing = find_duplicate(engine, event.source, key)
+        if existing is None:
+            raise
+        return AcceptResult(existing, duplicate=True)
+    return AcceptResult(event_id, duplicate=False)
+
+
+def find_duplicate(engine: Engine, source: str, key: str) -> str | None:
+    """The id of the event first stored under this source and dedupe key, if any."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(dedupe_keys.c.event_id).where(
+                dedupe_keys.c.source == source, dedupe_keys.c.key == key
+            )
+        ).scalar_one_or_none()
+
+
+def store_invalid(
+    engine: Engine,
+    *,
+    source: str,
+    source_type: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    content_type: str,
+    reason: str,
+    now: datetime,
+) -> str:
+    """Keep an authentic delivery that could not be parsed, so nothing is lost; no job."""
+    event_id = new_id("ev_")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(events).values(
+                id=event_id,
+                source=source,
+                source_type=source_type,
+                kind="invalid",
+                dedupe_key="invalid:" + hashlib.sha256(body).hexdigest(),
+                received_at=now,
+                updated_at=now,
+                state="invalid",
+                content_type=content_type[:255],
+                headers=dict(headers),
+                body=body,
+                event=None,
+                last_error=reason,
+            )
+        )
+    return event_id

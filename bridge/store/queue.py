@@ -1,0 +1,189 @@
+"""The job queue: claims with a lease, heartbeats, and completion fenced by ownership.
+
+PostgreSQL claims with ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)
+RETURNING``; SQLite runs the same statement inside ``BEGIN IMMEDIATE`` (the
+engine's begin hook), which serialises claimers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.engine import Engine
+
+from bridge.store.tables import events, jobs
+
+# A job whose worker died this many times without reaching an outcome is dead:
+# it would otherwise stop every worker that takes it, forever.
+MAX_CRASHES = 3
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job this worker now owns until its lease expires."""
+
+    id: int
+    event_id: str
+    attempts: int
+    claims: int
+    created_at: datetime
+    rules_digest: str | None
+
+
+class Queue:
+    """Operations on the jobs table, each one short transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def claim(
+        self, worker_id: str, *, limit: int, lease_seconds: float, now: datetime
+    ) -> list[ClaimedJob]:
+        """Take up to ``limit`` due jobs (or jobs whose lease expired) for ``worker_id``."""
+        due = or_(
+            and_(jobs.c.state == "ready", jobs.c.run_at <= now),
+            and_(jobs.c.state == "running", jobs.c.lease_expires_at < now),
+        )
+        candidates = (
+            select(jobs.c.id)
+            .where(due)
+            .order_by(jobs.c.run_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        statement = (
+            update(jobs)
+            .where(jobs.c.id.in_(candidates))
+            .values(
+                state="running",
+                lease_owner=worker_id,
+                lease_expires_at=now + timedelta(seconds=lease_seconds),
+                claims=jobs.c.claims + 1,
+            )
+            .returning(
+                jobs.c.id,
+                jobs.c.event_id,
+                jobs.c.attempts,
+                jobs.c.claims,
+                jobs.c.created_at,
+                jobs.c.rules_digest,
+            )
+        )
+        with self.engine.begin() as conn:
+            rows = conn.execute(statement).all()
+            claimed = [ClaimedJob(*row) for row in rows]
+            poisoned = [job for job in claimed if job.claims - job.attempts > MAX_CRASHES]
+            for job in poisoned:
+                reason = (
+                    f"its worker stopped {job.claims - job.attempts} times while running it; "
+                    "check the worker logs, fix the cause and replay"
+                )
+                conn.execute(
+                    update(jobs)
+                    .where(jobs.c.id == job.id)
+                    .values(state="dead", finished_at=now, lease_owner=None, last_error=reason)
+                )
+                conn.execute(
+                    update(events)
+                    .where(events.c.id == job.event_id)
+                    .values(state="dead", last_error=reason, updated_at=now)
+                )
+        return [job for job in claimed if job not in poisoned]
+
+    def _owned(self, job_id: int, worker_id: str) -> object:
+        return and_(jobs.c.id == job_id, jobs.c.lease_owner == worker_id, jobs.c.state == "running")
+
+    def heartbeat(
+        self, job_ids: Iterable[int], worker_id: str, *, lease_seconds: float, now: datetime
+    ) -> set[int]:
+        """Extend the leases this worker still holds; returns the ids it still owns."""
+        ids = list(job_ids)
+        if not ids:
+            return set()
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                update(jobs)
+                .where(
+                    jobs.c.id.in_(ids), jobs.c.lease_owner == worker_id, jobs.c.state == "running"
+                )
+                .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+                .returning(jobs.c.id)
+            ).all()
+        return {row[0] for row in rows}
+
+    def complete(self, job_id: int, worker_id: str, *, now: datetime) -> bool:
+        """Mark the job done, only if this worker still owns it."""
+        return self._finish(job_id, worker_id, now=now, state="done", error=None)
+
+    def kill(self, job_id: int, worker_id: str, *, error: str, now: datetime) -> bool:
+        """Mark the job dead (no more attempts), with the reason a person will read."""
+        return self._finish(job_id, worker_id, now=now, state="dead", error=error)
+
+    def _finish(
+        self, job_id: int, worker_id: str, *, now: datetime, state: str, error: str | None
+    ) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(jobs)
+                .where(self._owned(job_id, worker_id))  # type: ignore[arg-type]
+                .values(
+                    state=state,
+                    finished_at=now,
+                    attempts=jobs.c.attempts + 1,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    last_error=error,
+                )
+            )
+        return result.rowcount == 1
+
+    def retry(
+        self, job_id: int, worker_id: str, *, run_at: datetime, error: str, now: datetime
+    ) -> bool:
+        """Count the attempt and put the job back to run again at ``run_at``."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(jobs)
+                .where(self._owned(job_id, worker_id))  # type: ignore[arg-type]
+                .values(
+                    state="ready",
+                    run_at=run_at,
+                    attempts=jobs.c.attempts + 1,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    last_error=error,
+                )
+            )
+        return result.rowcount == 1
+
+    def release(self, job_id: int, worker_id: str, *, now: datetime) -> bool:
+        """Give a job back unfinished (graceful stop): ready now, the claim not held against it."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(jobs)
+                .where(self._owned(job_id, worker_id))  # type: ignore[arg-type]
+                .values(
+                    state="ready",
+                    run_at=now,
+                    claims=jobs.c.claims - 1,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            )
+        return result.rowcount == 1
+
+    def depth(self, *, now: datetime) -> tuple[int, float | None]:
+        """Jobs waiting to run now, and the age in seconds of the oldest of them."""
+        waiting = and_(jobs.c.state == "ready", jobs.c.run_at <= now)
+        with self.engine.connect() as conn:
+            count = conn.execute(select(func.count()).select_from(jobs).where(waiting)).scalar_one()
+            oldest = conn.execute(
+                select(jobs.c.run_at).where(waiting).order_by(jobs.c.run_at).limit(1)
+            ).scalar_one_or_none()
+        if oldest is None:
+            return int(count), None
+        return int(count), max(0.0, (now - oldest).total_seconds())

@@ -1,0 +1,151 @@
+"""The database schema: inbox, queue, deliveries and their attempt log.
+
+The queue lives in the same database as the inbox (a transactional outbox):
+accepting an event and enqueueing its job is one commit.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from bridge.store.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# One row per accepted delivery.  `body` and the headers that matter are kept
+# verbatim so an event can be re-parsed or replayed later.
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("source", String(64), nullable=False),
+    Column("source_type", String(32), nullable=False),
+    Column("kind", String(120), nullable=False),
+    Column("external_id", String(255)),
+    Column("dedupe_key", String(255), nullable=False),
+    Column("email", String(320)),  # lower-case, for search in the status pages
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    # received | processing | done | no_match | failed | dead | invalid
+    Column("state", String(16), nullable=False),
+    Column("content_type", String(255), nullable=False, default=""),
+    Column("headers", JSON, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("event", JSON),  # the normalised Event (Event.to_json()); null when invalid
+    Column("rules_digest", String(64)),  # the rules the event first ran with
+    Column("last_error", Text),
+    Index("ix_events_received", "received_at"),
+    Index("ix_events_source_received", "source", "received_at"),
+    Index("ix_events_state", "state"),
+    Index("ix_events_email", "email"),
+    Index("ix_events_external_id", "external_id"),
+)
+
+# Dedupe keys outlive the events they point at: senders retry for days, and
+# the keys are kept longer than the events themselves (retention.dedupe_days).
+dedupe_keys = Table(
+    "dedupe_keys",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("event_id", String(32), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_dedupe_keys_created", "created_at"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(32), ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    # ready | running | done | dead
+    Column("state", String(16), nullable=False),
+    Column("run_at", UTCDateTime(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Column("attempts", Integer, nullable=False, default=0),  # runs that reached an outcome
+    Column("claims", Integer, nullable=False, default=0),  # times a worker took it
+    Column("lease_owner", String(64)),
+    Column("lease_expires_at", UTCDateTime()),
+    Column("last_error", Text),
+    # Replays may pin the rules an event first ran with; null means current rules.
+    Column("rules_digest", String(64)),
+    Index("ix_jobs_state_run_at", "state", "run_at"),
+    Index("ix_jobs_event", "event_id"),
+)
+
+# One row per (event, rule) that matched: the unit of "exactly one task".
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(32), ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("rule", String(120), nullable=False),
+    # pending | creating | done | failed
+    Column("state", String(16), nullable=False),
+    Column(
+        "marker", String(120), nullable=False
+    ),  # written into the task; found again after a lost response
+    Column("owner_kind", String(16)),
+    Column("owner_id", Integer),
+    Column("venue_id", Integer),
+    Column("contact_id", Integer),  # a contact this delivery created, if any
+    Column("lead_id", Integer),  # a lead this delivery created, if any
+    Column("task_id", Integer),
+    Column("task", JSON),  # the addOrUpdateTask body as sent (or planned)
+    Column("error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("event_id", "rule"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", Integer, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", String(32), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("call", String(80), nullable=False),  # e.g. crm.addOrUpdateTask
+    Column("status", Integer),  # HTTP status; null when no answer came back
+    Column("duration_ms", Integer, nullable=False),
+    Column("error", Text),
+    Index("ix_attempts_event", "event_id"),
+    Index("ix_attempts_job", "job_id"),
+)
+
+# The rules text each digest stands for, so a replay can use the rules an event first ran with.
+rule_sets = Table(
+    "rule_sets",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Round-robin position per rule, for assignees that rotate.
+rotations = Table(
+    "rotations",
+    metadata,
+    Column("rule", String(120), primary_key=True),
+    Column("counter", Integer, nullable=False),
+)

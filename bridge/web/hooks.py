@@ -1,0 +1,125 @@
+"""``POST /hooks/<source>``: verify on the raw bytes, parse, store with its job, then answer."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, abort, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from bridge.sources.base import Acknowledged, InboundRequest, PayloadInvalid, VerificationFailed
+from bridge.store.inbox import accept, store_invalid
+from bridge.web.errors import error_response
+from bridge.web.runtime_access import runtime
+
+log = logging.getLogger(__name__)
+bp = Blueprint("hooks", __name__)
+
+# Headers never stored with an event: credentials and signatures are checked
+# once, at the door, and are of no use afterwards.
+_UNSTORED = ("authorization", "cookie", "x-bridge-token", "x-api-authorization")
+
+
+def _stored_headers() -> dict[str, str]:
+    kept = {}
+    for name, value in request.headers.items():
+        lower = name.lower()
+        if lower in _UNSTORED or "signature" in lower:
+            continue
+        kept[lower] = value
+    return kept
+
+
+def read_body(limit: int) -> bytes:
+    """The whole body, refusing (413) anything over ``limit`` bytes, chunked bodies included.
+
+    Werkzeug's ``get_data()`` silently truncates a chunked body at the limit,
+    so the stream is read here with an explicit count instead.
+    """
+    if request.content_length is not None and request.content_length > limit:
+        abort(413)
+    chunks: list[bytes] = []
+    total = 0
+    stream = request.environ["wsgi.input"] if request.content_length is None else request.stream
+    if request.content_length is None and not request.environ.get("wsgi.input_terminated"):
+        return b""  # no length and no end marker: HTTP says there is no body
+    while True:
+        chunk = stream.read(65536)
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > limit:
+            abort(413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@bp.post("/hooks/<source_name>")
+def receive(source_name: str) -> Response:
+    """Accept one webhook delivery for the named source."""
+    rt = runtime()
+    source = rt.config.sources.get(source_name)
+    if source is None:
+        return error_response(404, "no source with that name is configured")
+    if source.content_types and request.mimetype not in source.content_types:
+        return error_response(
+            415, "unsupported content type", accepted=sorted(source.content_types)
+        )
+    body = read_body(rt.settings.max_body_bytes)
+    inbound = InboundRequest(
+        body=body,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        query=request.args.to_dict(),
+        content_type=request.mimetype,
+        url=request.base_url,
+        remote_addr=request.remote_addr,
+    )
+    now = rt.clock()
+    context = {"source": source_name}
+    try:
+        source.verify(inbound, now)
+    except VerificationFailed as exc:
+        log.info("webhook rejected", extra={**context, "reason": str(exc)[:200]})
+        return error_response(401, "the request could not be authenticated")
+    try:
+        outcome = source.parse(inbound, now)
+    except PayloadInvalid as exc:
+        try:
+            event_id = store_invalid(
+                rt.engine,
+                source=source_name,
+                source_type=source.type_name,
+                headers=_stored_headers(),
+                body=body,
+                content_type=request.content_type or "",
+                reason=str(exc),
+                now=now,
+            )
+        except SQLAlchemyError:
+            log.exception("could not store an invalid delivery", extra=context)
+            return error_response(503, "the bridge cannot store deliveries right now")
+        log.info("webhook invalid", extra={**context, "event_id": event_id})
+        return error_response(400, str(exc), event=event_id)
+    if isinstance(outcome, Acknowledged):
+        log.info("webhook acknowledged", extra={**context, "reason": outcome.reason})
+        return jsonify(status="acknowledged", reason=outcome.reason)
+    try:
+        result = accept(
+            rt.engine,
+            outcome,
+            headers=_stored_headers(),
+            body=body,
+            content_type=request.content_type or "",
+            now=now,
+        )
+    except SQLAlchemyError:
+        log.exception("could not store a delivery", extra=context)
+        return error_response(503, "the bridge cannot store deliveries right now")
+    if result.duplicate:
+        log.info("webhook duplicate", extra={**context, "event_id": result.event_id})
+        response = jsonify(event=result.event_id, duplicate=True)
+        return response
+    log.info("webhook accepted", extra={**context, "event_id": result.event_id})
+    response = jsonify(event=result.event_id)
+    response.status_code = 202
+    return response
