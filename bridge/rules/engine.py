@@ -150,6 +150,7 @@ class _Calendars:
         self.default = default
         self.lookups = lookups
         self._by_zone: dict[str, BusinessCalendar] = {default.tz_name: default}
+        self._zones: dict[int, str | None] = {}  # asked once per venue per event
 
     def for_rule(self, rule: Rule, context: Mapping[str, Any]) -> BusinessCalendar:
         """The calendar for ``rule``'s venue when it names one and its timezone is known."""
@@ -161,7 +162,9 @@ class _Calendars:
             raise PlanError(f"rule {rule.name}: venue: {exc}") from exc
         if venue is None:
             return self.default
-        zone = self.lookups.venue_timezone(venue)
+        if venue not in self._zones:
+            self._zones[venue] = self.lookups.venue_timezone(venue)
+        zone = self._zones[venue]
         if not zone:
             return self.default
         if zone not in self._by_zone:
