@@ -23,6 +23,13 @@ class VerificationFailed(Exception):
     """The delivery is not authentic.  The web layer answers 401 and never shows the reason."""
 
 
+class SourceUnavailable(Exception):
+    """Something the source depends on (a signing key, a certificate) cannot be fetched now.
+
+    The web layer answers 503 so that the sender retries; nothing is stored.
+    """
+
+
 class PayloadInvalid(Exception):
     """The delivery is authentic but cannot be parsed; the message is safe to return (400)."""
 
@@ -45,7 +52,7 @@ class InboundRequest:
 
 @dataclass(frozen=True)
 class Accepted:
-    """An event to store.  ``dedupe_key`` is unique per source (sender id, key path or body hash)."""
+    """An event to store; ``dedupe_key`` is unique per source (sender id, key path, body hash)."""
 
     event: Event
     dedupe_key: str

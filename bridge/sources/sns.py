@@ -25,7 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from bridge.sources.base import Acknowledged, VerificationFailed
+from bridge.sources.base import Acknowledged, SourceUnavailable, VerificationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ SIGNATURE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2"
 MAX_PEM_BYTES = 64 * 1024
 
 
-class UpstreamUnavailable(Exception):
+class UpstreamUnavailable(SourceUnavailable):
     """A certificate, key or SubscribeURL could not be fetched now; answer 5xx so SNS retries."""
 
 

@@ -7,7 +7,13 @@ import logging
 from flask import Blueprint, Response, abort, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from bridge.sources.base import Acknowledged, InboundRequest, PayloadInvalid, VerificationFailed
+from bridge.sources.base import (
+    Acknowledged,
+    InboundRequest,
+    PayloadInvalid,
+    SourceUnavailable,
+    VerificationFailed,
+)
 from bridge.store.inbox import accept, store_invalid
 from bridge.web.errors import error_response
 from bridge.web.runtime_access import runtime
@@ -81,8 +87,14 @@ def receive(source_name: str) -> Response:
     except VerificationFailed as exc:
         log.info("webhook rejected", extra={**context, "reason": str(exc)[:200]})
         return error_response(401, "the request could not be authenticated")
+    except SourceUnavailable as exc:
+        log.warning("webhook deferred", extra={**context, "reason": str(exc)[:200]})
+        return error_response(503, "the bridge cannot verify this delivery right now")
     try:
         outcome = source.parse(inbound, now)
+    except SourceUnavailable as exc:
+        log.warning("webhook deferred", extra={**context, "reason": str(exc)[:200]})
+        return error_response(503, "the bridge cannot process this delivery right now")
     except PayloadInvalid as exc:
         try:
             event_id = store_invalid(
