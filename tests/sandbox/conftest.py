@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from bridge.ivvy.sandbox import SANDBOX_KEY, SANDBOX_SECRET, SandboxServer
+from bridge.ivvy.sandbox.state import packaged_seed
 from bridge.ivvy.signing import content_md5, signature, string_to_sign
 
 TIMEOUT = (3.05, 10.0)
@@ -132,7 +133,7 @@ def sandbox_server() -> Iterator[SandboxServer]:
 def inspector(sandbox_server: SandboxServer) -> Inspector:
     """Access to /_sandbox, after putting the sandbox back to its packaged seed and no faults."""
     inspector = Inspector(sandbox_server.url)
-    assert inspector.post("reset").status_code == 200
+    assert inspector.post("seed", packaged_seed()).status_code == 200
     return inspector
 
 
