@@ -97,10 +97,9 @@ def test_add_lead_with_a_contact_object_creates_the_contact(api, inspector) -> N
 
 def test_company_lead_links_its_contact(api, inspector) -> None:
     contact_id = api.ok("contact", "addOrUpdateContact", {**JANE, "email": "b@example.com"})["id"]
-    lead_id = api.ok(
-        "contact", "addOrUpdateLead", {**LEAD, "companyId": 1, "contactId": contact_id}
-    )
-    lead = next(x for x in inspector.get("leads") if x["id"] == lead_id["id"])
+    body = {**LEAD, "companyId": 1, "contactId": contact_id}
+    lead_id = api.ok("contact", "addOrUpdateLead", body)["id"]
+    lead = next(x for x in inspector.get("leads") if x["id"] == lead_id)
     assert (lead["companyId"], lead["companyLeadContactId"]) == (1, contact_id)
     assert next(c for c in inspector.get("contacts") if c["id"] == contact_id)["companies"] == [1]
 
