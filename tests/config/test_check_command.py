@@ -1,0 +1,69 @@
+"""``bridge check``: exit codes and output, through the real CLI entry point."""
+
+from __future__ import annotations
+
+from bridge.cli import main
+
+
+def set_env(monkeypatch, env) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_valid_config_lists_sources_and_rules(write_config, env, valid_text, monkeypatch, capsys):
+    set_env(monkeypatch, env)
+    path = write_config(valid_text)
+    assert main(["check", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.startswith(f"{path}: OK (iVvy https://api.ap-southeast-2.ivvy.com, ")
+    assert "  website   form      POST /hooks/website" in out
+    assert "  ivvy      ivvy      POST /hooks/ivvy" in out
+    assert "  opportunity-won\n    on     source ivvy, kind OpportunityUpdated" in out
+    assert "    owner  contact by email {{ email }}, created when missing" in out
+    assert "    owner  opportunity {{ data.id }}" in out
+    assert "    due    +1 business day at 09:00" in out
+    for secret in env.values():
+        assert secret not in out
+
+
+def test_invalid_config_prints_every_error_and_exits_1(
+    write_config, env, valid_text, monkeypatch, capsys
+):
+    set_env(monkeypatch, env)
+    text = valid_text.replace("type: typeform", "type: nope")
+    text = text.replace("priority: high", "priority: x")
+    path = write_config(text)
+    assert main(["check", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert lines[0].startswith(f"{path}:13 sources.typeform.type: unknown source type 'nope'")
+    assert lines[1].startswith(f"{path}:29 rules[0].task.priority: ")
+    assert lines[2] == f"{path}: 2 errors"
+
+
+def test_file_defaults_to_bridge_config(write_config, env, valid_text, monkeypatch, capsys):
+    set_env(monkeypatch, env)
+    path = write_config(valid_text)
+    monkeypatch.setenv("BRIDGE_CONFIG", str(path))
+    assert main(["check"]) == 0
+    assert capsys.readouterr().out.startswith(f"{path}: OK")
+
+
+def test_no_file_at_all(monkeypatch, capsys):
+    monkeypatch.delenv("BRIDGE_CONFIG", raising=False)
+    assert main(["check"]) == 1
+    assert "give FILE or set BRIDGE_CONFIG" in capsys.readouterr().err
+
+
+def test_missing_secret_fails_check_without_showing_others(
+    write_config, env, valid_text, monkeypatch, capsys
+):
+    set_env(monkeypatch, env)
+    monkeypatch.delenv("IVVY_API_SECRET")
+    path = write_config(valid_text)
+    assert main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:4 ivvy.secret: environment variable IVVY_API_SECRET is not set" in err
+    assert env["IVVY_API_KEY"] not in err
