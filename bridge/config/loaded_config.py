@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bridge.config.masking import jsonable, mask_secrets
+from bridge.config.masking import collect_secrets, jsonable, mask_secrets
 from bridge.config.settings import (
     AdminSettings,
     AlertSettings,
@@ -60,6 +60,13 @@ class Config:
     def source(self, name: str) -> SourceType | None:
         """The configured source called ``name`` (the ``/hooks/<name>`` segment), if any."""
         return self.sources.get(name)
+
+    def secret_values(self) -> list[str]:
+        """Every secret string the configuration holds (for redacting logs), longest first."""
+        found = collect_secrets(jsonable({name: s.options for name, s in self.sources.items()}))
+        found |= collect_secrets(jsonable(self.alerts))
+        found |= {self.ivvy.key, self.ivvy.secret}
+        return sorted((value for value in found if value), key=len, reverse=True)
 
     def masked(self) -> dict[str, Any]:
         """A JSON-able view of the loaded configuration with every secret replaced by ``***``."""

@@ -61,3 +61,14 @@ def test_a_secret_reused_elsewhere_is_hidden_there_too(write_config, env, valid_
     config = load_config(write_config(text), env)
     assert config.masked()["sources"]["website"]["description"] == "uses *** as its token"
     assert env["WEBSITE_TOKEN"] not in repr(config)
+
+
+def test_secret_values_lists_every_secret(write_config, env, valid_text) -> None:
+    env.update(
+        SLACK_PATH="slackpath-93e1c0", ALERT_TOKEN="alerttok-55d2", SMTP_PASSWORD="smtp-pw-0b7f"
+    )
+    config = load_config(write_config(valid_text + EXTRA), env)
+    values = config.secret_values()
+    assert set(env.values()) - {"slackpath-93e1c0", "alerttok-55d2"} <= set(values)
+    assert any("slackpath-93e1c0" in value for value in values)  # the whole webhook URL
+    assert "Australia/Sydney" not in values
