@@ -58,7 +58,9 @@ class BridgeProcess:
         return self.process.returncode
 
 
-def start_web(env: Mapping[str, str], log_path: Path, *, workers: int = 2) -> tuple[BridgeProcess, str]:
+def start_web(
+    env: Mapping[str, str], log_path: Path, *, workers: int = 2
+) -> tuple[BridgeProcess, str]:
     """``bridge serve`` (gunicorn) on a free port; returns the process and its base URL."""
     port = free_port()
     proc = BridgeProcess(
