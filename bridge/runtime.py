@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -51,21 +51,4 @@ class Runtime:
 
     def secret_values(self) -> list[str]:
         """Every secret the config holds, so that logs can redact them wherever they appear."""
-        return list(_secrets_in(self.config))
-
-
-_SECRET_WORDS = ("secret", "token", "password", "key")
-
-
-def _secrets_in(config: Config) -> Iterator[str]:
-    yield config.ivvy.key
-    yield config.ivvy.secret
-    for source in config.sources.values():
-        for name, value in source.options.items():
-            if not any(word in name for word in _SECRET_WORDS):
-                continue
-            values = value if isinstance(value, list | tuple) else [value]
-            yield from (str(v) for v in values if isinstance(v, str) and v)
-    smtp = config.alerts.smtp
-    if smtp is not None and smtp.password:
-        yield smtp.password
+        return self.config.secret_values()
