@@ -7,9 +7,11 @@ lock (or PostgreSQL row locks) for long and the inbox keeps accepting.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, tuple_
+from sqlalchemy import Table, delete, func, or_, select, tuple_
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.config.settings import RetentionSettings
@@ -31,8 +33,17 @@ def _old_jobs(cutoff: datetime) -> ColumnElement[bool]:
     return jobs.c.state.in_(_FINISHED) & (jobs.c.finished_at < cutoff)
 
 
-def _count(conn: Connection, table: object, condition: ColumnElement[bool]) -> int:
-    return int(conn.execute(select(func.count()).select_from(table).where(condition)).scalar_one())  # type: ignore[arg-type]
+def _old_keys(cutoff: datetime, doomed_events: Select[Any] | None = None) -> ColumnElement[bool]:
+    """Keys created before ``cutoff`` whose event is gone (or about to go, for a dry run)."""
+    stored = select(events.c.id).where(events.c.id == dedupe_keys.c.event_id)
+    gone = ~stored.exists()
+    if doomed_events is not None:
+        gone = gone | dedupe_keys.c.event_id.in_(doomed_events)
+    return (dedupe_keys.c.created_at < cutoff) & gone
+
+
+def _count(conn: Connection, table: Table, condition: ColumnElement[bool]) -> int:
+    return int(conn.execute(select(func.count()).select_from(table).where(condition)).scalar_one())
 
 
 def _dry_run(
@@ -52,7 +63,7 @@ def _dry_run(
                 attempts,
                 or_(attempts.c.job_id.in_(doomed_jobs), attempts.c.event_id.in_(doomed_events)),
             ),
-            "dedupe_keys": _count(conn, dedupe_keys, dedupe_keys.c.created_at < dedupe_cutoff),
+            "dedupe_keys": _count(conn, dedupe_keys, _old_keys(dedupe_cutoff, doomed_events)),
         }
 
 
@@ -114,7 +125,7 @@ def _prune_dedupe_batch(
     with engine.begin() as conn:
         keys = conn.execute(
             select(dedupe_keys.c.source, dedupe_keys.c.key)
-            .where(dedupe_keys.c.created_at < cutoff)
+            .where(_old_keys(cutoff))
             .limit(batch_size)
         ).all()
         if keys:
