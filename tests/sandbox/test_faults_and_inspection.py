@@ -188,3 +188,33 @@ def test_server_serves_a_given_state_and_stops(api) -> None:
         assert [u["firstName"] for u in answer["results"]] == ["Only"]
     with pytest.raises(requests.ConnectionError):
         requests.get(url + "/_sandbox/users", timeout=2)
+
+
+@pytest.mark.timeout(60)
+def test_serve_forever_in_its_own_process(api, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"venues": [{"id": 8, "timezone": "Europe/London"}]}), "utf-8")
+    script = (
+        "import sys; from bridge.ivvy.sandbox import serve_forever; "
+        "serve_forever(port=0, seed_path=sys.argv[1], credentials={'k': 's'}, quiet=True, "
+        "on_ready=lambda url: print(url, flush=True))"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, str(seed)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        home = requests.get(url + "/", timeout=5)
+        assert home.url == url + "/_sandbox/"
+        assert [v["id"] for v in requests.get(url + "/_sandbox/venues", timeout=5).json()] == [8]
+        assert "ack" in type(api)(url, key="k", secret="s").ok("test", "ping")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, redirect, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from bridge.ivvy.sandbox.actions import KNOWN_NAMESPACES, find_action
@@ -72,6 +72,7 @@ def create_sandbox_app(
     app.extensions["ivvy_sandbox"] = sandbox
     app.register_blueprint(api_blueprint(sandbox))
     app.register_blueprint(inspection_blueprint(sandbox))
+    app.add_url_rule("/", "home", lambda: redirect("/_sandbox/"))
     app.register_error_handler(HTTPException, http_error)
     return app
 
@@ -115,7 +116,8 @@ def api_blueprint(sandbox: Sandbox) -> Blueprint:
         except ApiError as error:
             response = error_response(error)
         entry["status"] = response.status_code
-        entry["specificCode"] = (response.get_json(silent=True) or {}).get("specificCode")
+        answer = response.get_json(silent=True)
+        entry["specificCode"] = answer.get("specificCode") if isinstance(answer, dict) else None
         if request.method == "POST" and entry["fault"] is None and sandbox.faults.take_drop():
             entry["fault"] = "drop"
             sandbox.state.log_call(entry)

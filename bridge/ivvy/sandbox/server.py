@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -94,17 +95,26 @@ def serve_forever(
     port: int = 8765,
     credentials: dict[str, str] | None = None,
     seed_path: str | Path | None = None,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+    quiet: bool = False,
     **options: Any,
 ) -> None:
     """Serve the sandbox in this process until interrupted (for ``bridge sandbox``).
 
-    ``seed_path`` is a JSON seed file; None uses the packaged seed. Extra ``options`` go to
-    ``create_sandbox_app`` (e.g. ``clock``).
+    ``seed_path`` is a JSON seed file; None uses the packaged seed. ``on_ready`` receives the
+    base URL once the port is bound (useful with ``port=0``). Ctrl-C returns normally. Extra
+    ``options`` go to ``create_sandbox_app`` (e.g. ``clock``).
     """
     state = SandboxState.from_seed(seed_path)
     app = create_sandbox_app(state, credentials=credentials, **options)
-    server = make_server(host, port, app, threaded=True)
+    handler = QuietRequestHandler if quiet else WSGIRequestHandler
+    server = make_server(host, port, app, threaded=True, request_handler=handler)
+    if on_ready is not None:
+        on_ready(f"http://{host}:{server.server_port}")
     try:
         server.serve_forever()
+    except KeyboardInterrupt:
+        pass
     finally:
         server.server_close()
