@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import logging
+from typing import IO
 
 from flask import Blueprint, Response, abort, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.wsgi import LimitedStream
 
 from bridge.sources.base import (
     Acknowledged,
@@ -40,15 +43,23 @@ def read_body(limit: int) -> bytes:
     """The whole body, refusing (413) anything over ``limit`` bytes, chunked bodies included.
 
     Werkzeug's ``get_data()`` silently truncates a chunked body at the limit,
-    so the stream is read here with an explicit count instead.
+    so the stream is read here with an explicit count instead.  ``request.stream``
+    is not used: it is capped at MAX_CONTENT_LENGTH and refuses a body of exactly
+    ``limit`` bytes (the read that finds the end counts as one past the cap).
     """
-    if request.content_length is not None and request.content_length > limit:
-        abort(413)
+    length = request.content_length
+    environ = request.environ
+    if length is not None:
+        if length > limit:
+            abort(413)
+        # A client that hangs up before Content-Length bytes is a 400, never a short body.
+        stream: io.RawIOBase | IO[bytes] = LimitedStream(environ["wsgi.input"], length)
+    elif environ.get("wsgi.input_terminated"):
+        stream = environ["wsgi.input"]  # chunked: the server marks the end
+    else:
+        return b""  # no length and no end marker: HTTP says there is no body
     chunks: list[bytes] = []
     total = 0
-    stream = request.environ["wsgi.input"] if request.content_length is None else request.stream
-    if request.content_length is None and not request.environ.get("wsgi.input_terminated"):
-        return b""  # no length and no end marker: HTTP says there is no body
     while True:
         chunk = stream.read(65536)
         if not chunk:
