@@ -1,0 +1,101 @@
+"""Pruning by the config's retention: what goes, what stays, and dedupe keys outliving events."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bridge.config.settings import RetentionSettings
+from bridge.runtime import utc_now
+from bridge.store.maintenance import prune
+from bridge.store.tables import attempts, dedupe_keys, deliveries, events, jobs
+from tests.operations.bridge_under_test import Bridge, days_ago, enquiry, rule
+from tests.operations.stored_rows import jobs_of
+
+RETENTION = """
+retention:
+  events_days: 30
+  jobs_days: 7
+  dedupe_days: 60
+"""
+NOTHING = {"events": 0, "deliveries": 0, "jobs": 0, "attempts": 0, "dedupe_keys": 0}
+
+
+def test_prune_deletes_what_retention_says_in_batches(bridge: Bridge) -> None:
+    config = bridge.config("v1", rule("website-enquiry"), extra=RETENTION)
+    ages = {"ancient": 40, "middle": 10, "recent": 1}
+    ids = {}
+    for number, (name, age) in enumerate(ages.items(), 1):
+        then = bridge.runtime(config, at=days_ago(age))
+        ids[name] = bridge.receive(then, enquiry(number))
+        assert bridge.work(then) == 1
+    # Received 40 days ago but never run: its job still waits, so it stays.
+    ids["waiting"] = bridge.receive(bridge.runtime(config, at=days_ago(40)), enquiry(4))
+    retention = bridge.runtime(config).config.retention
+    assert retention == RetentionSettings(events_days=30, jobs_days=7, dedupe_days=60)
+
+    ancient_job, middle_job = (
+        jobs_of(bridge.engine, ids[n])[0]["id"] for n in ("ancient", "middle")
+    )
+    calls = bridge.count(attempts, attempts.c.job_id.in_([ancient_job, middle_job]))
+    assert calls >= 2  # every run recorded its iVvy calls
+    expected = {"events": 1, "deliveries": 1, "jobs": 2, "attempts": calls, "dedupe_keys": 0}
+
+    now = utc_now()
+    assert prune(bridge.engine, retention, now=now, dry_run=True) == expected
+    assert bridge.count(events) == 4
+    assert prune(bridge.engine, retention, now=now, batch_size=1) == expected
+
+    assert bridge.count(events, events.c.id == ids["ancient"]) == 0
+    assert bridge.count(deliveries, deliveries.c.event_id == ids["ancient"]) == 0
+    assert bridge.count(attempts, attempts.c.event_id == ids["ancient"]) == 0
+    assert bridge.count(events, events.c.id == ids["middle"]) == 1  # its job went, it stays
+    assert jobs_of(bridge.engine, ids["middle"]) == []
+    assert [j["state"] for j in jobs_of(bridge.engine, ids["waiting"])] == ["ready"]
+    assert [j["state"] for j in jobs_of(bridge.engine, ids["recent"])] == ["done"]
+    assert bridge.count(dedupe_keys) == 4
+    assert prune(bridge.engine, retention, now=now) == NOTHING
+
+
+def test_a_late_retry_of_a_pruned_event_is_still_a_duplicate(bridge: Bridge) -> None:
+    config = bridge.config("v1", rule("website-enquiry"), extra=RETENTION)
+    then = bridge.runtime(config, at=days_ago(40))
+    first = bridge.receive(then, enquiry(1))
+    assert bridge.work(then) == 1
+    retention = then.config.retention
+
+    now = utc_now()
+    pruned = prune(bridge.engine, retention, now=now)
+    assert (pruned["events"], pruned["dedupe_keys"]) == (1, 0)
+    assert bridge.count(events) == 0
+
+    current = bridge.runtime(config)
+    status, answer = bridge.post(current, enquiry(1))
+    assert (status, answer) == (200, {"event": first, "duplicate": True})
+    assert bridge.count(jobs) == 0
+    assert bridge.work(current) == 0
+    assert len(bridge.bridge_tasks()) == 1
+
+    # Once the key's own retention has passed, the sender's id is new again.
+    assert prune(bridge.engine, retention, now=now + timedelta(days=21))["dedupe_keys"] == 1
+    status, answer = bridge.post(current, enquiry(1))
+    assert status == 202
+    assert answer["event"] != first
+
+
+def test_a_dedupe_key_never_goes_before_its_event(bridge: Bridge) -> None:
+    config = bridge.config("v1", rule("website-enquiry"))
+    then = bridge.runtime(config, at=days_ago(40))
+    event_id = bridge.receive(then, enquiry(1))
+    assert bridge.work(then) == 1
+    keep_events = RetentionSettings(events_days=90, jobs_days=7, dedupe_days=7)
+
+    assert prune(bridge.engine, keep_events, now=utc_now(), dry_run=True)["dedupe_keys"] == 0
+    assert prune(bridge.engine, keep_events, now=utc_now())["dedupe_keys"] == 0
+    status, answer = bridge.post(bridge.runtime(config), enquiry(1))
+    assert (status, answer) == (200, {"event": event_id, "duplicate": True})
+
+    # The event and its key going in one prune are counted alike by the dry run.
+    short = RetentionSettings(events_days=30, jobs_days=7, dedupe_days=7)
+    expected = prune(bridge.engine, short, now=utc_now(), dry_run=True)
+    assert (expected["events"], expected["dedupe_keys"]) == (1, 1)
+    assert prune(bridge.engine, short, now=utc_now()) == expected
