@@ -18,7 +18,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     process that uses them (after gunicorn forks).
     """
     from bridge.logs import configure_logging
-    from bridge.web import errors, health, hooks
+    from bridge.web import api, errors, health, hooks, metrics, request_log, ui
 
     runtime = runtime or Runtime.from_env(settings)
     configure_logging(runtime.settings.log_level, runtime.secret_values())
@@ -43,6 +43,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         return response
 
     errors.init_app(app)
-    app.register_blueprint(health.bp)
+    request_log.init_app(app)
+    health.init_app(app)
+    metrics.init_app(app)
     app.register_blueprint(hooks.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(ui.bp)
     return app

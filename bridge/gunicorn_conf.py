@@ -13,3 +13,13 @@ errorlog = "-"
 # Let in-flight requests finish their commit on a deploy's SIGTERM.
 graceful_timeout = 20
 preload_app = False
+
+
+def child_exit(_server: object, worker: object) -> None:
+    """Tell prometheus_client a worker is gone, so its live gauges stop counting."""
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

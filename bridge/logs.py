@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-# Seven or more digits, allowing the separators people write phone numbers with.
-PHONE = re.compile(r"(?<![\w.])\+?\d[\d ()\-.]{5,}\d(?![\w.])")
+# Seven or more digits, allowing the separators people write phone numbers with;
+# ISO dates (every log line's timestamp starts with one) are not phone numbers.
+PHONE = re.compile(r"(?<![\w.-])(?!\d{4}-\d\d-\d\d)\+?\d[\d ()\-.]{5,}\d(?![\w.])")
 # Anything shaped like a signature or a key after a well-known prefix.
 SIGNATURE = re.compile(
     r"(?i)(sha(?:1|256|512)=|v1[,=]|IWS [^:\s]+:|whsec_|signature[\"'=: ]+)[A-Za-z0-9+/=_\-]{8,}"

@@ -7,6 +7,7 @@ import os
 import sys
 
 from bridge.config import ConfigError, load_config
+from bridge.metrics_dir import use_multiprocess_dir
 from bridge.settings import Settings
 
 
@@ -29,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 1
+    # gunicorn's workers inherit the directory and add up their metrics there.
+    use_multiprocess_dir(os.environ, clean=True)
     port = args.port or settings.port
     workers = args.workers or int(os.environ.get("WEB_CONCURRENCY") or 2)
     argv = [

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from bridge.config import ConfigError
 from bridge.logs import configure_logging
+from bridge.metrics_dir import use_multiprocess_dir
 from bridge.runtime import Runtime
 
 
@@ -23,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the worker until SIGTERM."""
+    use_multiprocess_dir(os.environ, clean=False)  # before prometheus_client is imported
     from bridge.worker import Worker
 
     try:

@@ -7,7 +7,7 @@ one short read-only connection on the engine it is given.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import and_, func, literal_column, or_, select
@@ -27,6 +27,7 @@ EVENT_STATES = (
     "invalid",
 )
 MAX_PAGE = 500
+_CURSOR_TIME = "%Y%m%dT%H%M%S.%fZ"
 
 _SUMMARY_COLUMNS = (
     events.c.id,
@@ -51,17 +52,18 @@ def _jsonable_row(row: RowMapping) -> dict[str, Any]:
 
 
 def _cursor_of(row: RowMapping) -> str:
-    return f"{row['received_at'].isoformat()}|{row['id']}"
+    # URL-safe as it is: no '+' or ':' to escape in a query string.
+    return f"{row['received_at'].astimezone(UTC).strftime(_CURSOR_TIME)}_{row['id']}"
 
 
 def _after_cursor(cursor: str) -> ColumnElement[bool]:
     """Rows older than the cursor in (received_at desc, id desc) order."""
-    stamp, _, event_id = cursor.partition("|")
+    stamp, _, event_id = cursor.partition("_")
     try:
-        at = datetime.fromisoformat(stamp)
+        at = datetime.strptime(stamp, _CURSOR_TIME).replace(tzinfo=UTC)
     except ValueError:
         raise ValueError("cursor is not one this API returned") from None
-    if at.tzinfo is None or not event_id:
+    if not event_id:
         raise ValueError("cursor is not one this API returned")
     return or_(events.c.received_at < at, and_(events.c.received_at == at, events.c.id < event_id))
 

@@ -1,0 +1,120 @@
+"""Prometheus metrics of the bridge, and what one job run adds to them.
+
+With PROMETHEUS_MULTIPROC_DIR set (see ``bridge.metrics_dir``) every process
+writes its own files and ``/metrics`` adds them up across processes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from prometheus_client import Counter, Histogram
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from bridge.delivery.runner import JobResult
+    from bridge.ivvy.client import CallRecord
+    from bridge.store.queue import ClaimedJob
+
+log = logging.getLogger(__name__)
+WEBHOOKS_ACCEPTED = Counter(
+    "bridge_webhooks_accepted", "Webhook deliveries stored with a job.", ["source"]
+)
+WEBHOOKS_REJECTED = Counter(
+    "bridge_webhooks_rejected",
+    "Webhook deliveries refused, by reason "
+    "(unauthorized, too_large, unsupported_type, invalid, unknown_source, unavailable).",
+    ["source", "reason"],
+)
+WEBHOOKS_DUPLICATE = Counter(
+    "bridge_webhooks_duplicate", "Webhook deliveries that repeated an earlier one.", ["source"]
+)
+WEBHOOKS_ACKNOWLEDGED = Counter(
+    "bridge_webhooks_acknowledged",
+    "Webhook deliveries answered without an event (handshakes, echoes).",
+    ["source"],
+)
+TASKS_CREATED = Counter("bridge_tasks_created", "Tasks created in iVvy.", ["source"])
+FAILURES = Counter(
+    "bridge_failures",
+    "Failures by class: transient (the job will retry), dead (the job gave up), "
+    "delivery (a rule could not make its task), internal (an unexpected error; it retries).",
+    ["class"],
+)
+DELIVERY_LATENCY = Histogram(
+    "bridge_delivery_latency_seconds",
+    "From receiving an event to its task existing in iVvy.",
+    ["source"],
+    buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600),
+)
+IVVY_LATENCY = Histogram(
+    "bridge_ivvy_call_seconds",
+    "iVvy API calls by namespace.action and outcome (ok or error).",
+    ["call", "outcome"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30),
+)
+
+
+def observe_job(
+    engine: Engine,
+    job: ClaimedJob,
+    result: JobResult,
+    calls: Sequence[CallRecord],
+    *,
+    started: datetime,
+) -> None:
+    """Count what one settled job run did: iVvy calls, tasks created, failures.  Never raises."""
+    try:
+        _observe(engine, job, result, calls, started)
+    except Exception:
+        log.warning("metrics: could not observe a job", extra={"job": job.id}, exc_info=True)
+
+
+def _observe(
+    engine: Engine,
+    job: ClaimedJob,
+    result: JobResult,
+    calls: Sequence[CallRecord],
+    started: datetime,
+) -> None:
+    from sqlalchemy import select
+
+    from bridge.store.tables import deliveries, events, jobs
+
+    for call in calls:
+        outcome = "error" if call.error else "ok"
+        IVVY_LATENCY.labels(f"{call.namespace}.{call.action}", outcome).observe(
+            call.duration_ms / 1000.0
+        )
+    internal = result.outcome == "retry" and (result.error or "").startswith("internal error")
+    with engine.connect() as conn:
+        state = conn.execute(select(jobs.c.state).where(jobs.c.id == job.id)).scalar_one_or_none()
+        # Deliveries the runner settled during this run: done ones made their task now.
+        rows = conn.execute(
+            select(
+                deliveries.c.state, deliveries.c.updated_at, events.c.source, events.c.received_at
+            )
+            .join(events, events.c.id == deliveries.c.event_id)
+            .where(
+                deliveries.c.event_id == job.event_id,
+                deliveries.c.updated_at >= started,
+                deliveries.c.state.in_(("done", "failed")),
+            )
+        ).all()
+    if state == "dead":
+        FAILURES.labels("dead").inc()
+    elif internal:
+        FAILURES.labels("internal").inc()
+    elif result.outcome == "retry" and state == "ready":
+        FAILURES.labels("transient").inc()
+    for delivery_state, updated_at, source, received_at in rows:
+        if delivery_state == "failed":
+            FAILURES.labels("delivery").inc()
+            continue
+        TASKS_CREATED.labels(source).inc()
+        latency = max(0.0, (updated_at - received_at).total_seconds())
+        DELIVERY_LATENCY.labels(source).observe(latency)

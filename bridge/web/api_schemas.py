@@ -1,0 +1,73 @@
+"""Schemas for what the admin API takes in: query filters and request bodies."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from bridge.store.queries import EVENT_STATES, MAX_PAGE
+
+
+class EventFilterSchema(Schema):
+    """``GET /api/events`` query string."""
+
+    source = fields.String(validate=validate.Length(max=64))
+    state = fields.String(validate=validate.OneOf(EVENT_STATES))
+    since = fields.AwareDateTime(default_timezone=UTC)
+    until = fields.AwareDateTime(default_timezone=UTC)
+    q = fields.String(validate=validate.Length(min=1, max=320), data_key="q")
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
+    cursor = fields.String(validate=validate.Length(max=200))
+
+
+class CountsQuerySchema(Schema):
+    """``GET /api/stats`` query string."""
+
+    unit = fields.String(load_default="hour", validate=validate.OneOf(("hour", "day")))
+    since = fields.AwareDateTime(default_timezone=UTC)
+    until = fields.AwareDateTime(default_timezone=UTC)
+
+
+class LimitQuerySchema(Schema):
+    """A page size alone."""
+
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PAGE))
+
+
+class ReplaySchema(Schema):
+    """``POST /api/events/<id>/replay`` body."""
+
+    rules = fields.String(load_default="current", validate=validate.OneOf(("current", "original")))
+
+
+class _StringOrObject(fields.Field):
+    """A payload given as the raw body text, or as a JSON object/array to send as JSON."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str | dict | list):
+            raise ValidationError("must be a string (the raw body) or a JSON object")
+        return value
+
+
+class PreviewSchema(Schema):
+    """``POST /api/preview`` body."""
+
+    source = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    payload = _StringOrObject(required=True)
+    content_type = fields.String(validate=validate.Length(min=1, max=255))
+
+    @validates_schema
+    def _string_payload_needs_no_json_type(self, data: dict[str, Any], **_: Any) -> None:
+        if not isinstance(data.get("payload"), str) and data.get("content_type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/")
+        ):
+            raise ValidationError("a form-encoded payload must be given as a string", "payload")
+
+
+event_filters = EventFilterSchema()
+counts_query = CountsQuerySchema()
+limit_query = LimitQuerySchema()
+replay_body = ReplaySchema()
+preview_body = PreviewSchema()
