@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
 
 from bridge.ivvy.sandbox import SANDBOX_KEY, SANDBOX_SECRET, SandboxServer
+from bridge.store.migrate import upgrade
 from tests.ingest.running_bridge import SIGNED_SOURCES, RunningBridge, StartBridge
 from tests.support.configs import TOKEN, write_config
+from tests.support.databases import fresh_postgres_database
 from tests.support.processes import BridgeProcess, start_web
 
 
@@ -65,3 +67,29 @@ def start_sqlite_bridge(
     """Start bridges on SQLite only."""
     with bridges(tmp_path, sandbox.url, sqlite_url) as start:
         yield start
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def shared_bridge(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningBridge]:
+    """One bridge per module and database, for tests that only look at their own deliveries.
+
+    It serves the signed sources and, through the module's ``EXTRA_SOURCES`` and
+    ``BRIDGE_ENV`` attributes, whatever else the module needs.
+    """
+    directory = tmp_path_factory.mktemp("shared-bridge")
+    with ExitStack() as stack:
+        if request.param == "postgres":
+            url = stack.enter_context(fresh_postgres_database())
+        else:
+            url = f"sqlite:///{directory / 'bridge.sqlite'}"
+        upgrade(url)
+        sandbox = stack.enter_context(SandboxServer())
+        start = stack.enter_context(bridges(directory, sandbox.url, url))
+        yield start(
+            extra_sources=getattr(request.module, "EXTRA_SOURCES", ""),
+            **getattr(request.module, "BRIDGE_ENV", {}),
+        )

@@ -62,6 +62,18 @@ class RunningBridge:
                 for name, table in tables.items()
             }
 
+    @contextmanager
+    def stores_nothing(self) -> Iterator[None]:
+        """Assert that the block adds no event, dedupe key or job."""
+        before = self.counts()
+        yield
+        assert self.counts() == before
+
+    def event(self, event_id: str) -> dict[str, Any]:
+        """One stored event row."""
+        with self.connect() as conn:
+            return dict(conn.execute(select(events).where(events.c.id == event_id)).one()._mapping)
+
     def events(self) -> list[dict[str, Any]]:
         """Every stored event row, oldest first."""
         with self.connect() as conn:
