@@ -95,10 +95,13 @@ def run(args: argparse.Namespace) -> int:
 
 def as_text(report: dict[str, Any], args: argparse.Namespace) -> str:
     """One line per event, then a count."""
-    verb = "would replay" if args.dry_run else "replayed"
-    lines = [f"{verb} {event_id}" for event_id in report["replayed"]]
+    lines = [
+        f"{'would replay' if args.dry_run else 'replayed'} {event_id}"
+        for event_id in report["replayed"]
+    ]
     lines += [f"skipped {item['event_id']}: {item['reason']}" for item in report["skipped"]]
     rules = "the rules each first ran with" if args.rules == "original" else "the current rules"
     count = len(report["replayed"])
-    lines.append(f"{count} event{'s' if count != 1 else ''} {verb}, with {rules}")
+    done = "would be replayed" if args.dry_run else "replayed"
+    lines.append(f"{count} event{'s' if count != 1 else ''} {done}, with {rules}")
     return "\n".join(lines)
