@@ -154,13 +154,11 @@ class _Calendars:
 
     def for_rule(self, rule: Rule, context: Mapping[str, Any]) -> BusinessCalendar:
         """The calendar for ``rule``'s venue when it names one and its timezone is known."""
-        if self.lookups is None:
-            return self.default
         try:
-            venue = rule.timezone_venue(context)
+            venue = rule.timezone_venue(context)  # rendered even without lookups, to catch errors
         except TemplateRenderError as exc:
             raise PlanError(f"rule {rule.name}: venue: {exc}") from exc
-        if venue is None:
+        if venue is None or self.lookups is None:
             return self.default
         if venue not in self._zones:
             self._zones[venue] = self.lookups.venue_timezone(venue)

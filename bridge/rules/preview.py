@@ -24,6 +24,7 @@ from bridge.rules.task_schema import (
     placeholder_owner,
     placeholder_user,
 )
+from bridge.rules.templates import TemplateRenderError
 from bridge.sources.base import Acknowledged, InboundRequest
 
 if TYPE_CHECKING:
@@ -126,7 +127,10 @@ def _outcome_json(
         return out
     plan = outcome.plan
     calls: list[dict[str, Any]] = []
-    venue = rule.timezone_venue(context)
+    try:
+        venue = rule.timezone_venue(context)
+    except TemplateRenderError:
+        venue = None  # the engine's plan used the default calendar as well
     if venue is not None:
         calls.append(
             _call(

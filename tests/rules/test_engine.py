@@ -235,6 +235,11 @@ ERROR_RULES = """
   on: {source: website}
   company: {id: 5}
   task: {name: "{{ email.__class__ }}", due: "now"}
+- name: bad-venue
+  on: {source: website}
+  company: {id: 5}
+  venue: "{{ raw.__class__ }}"
+  task: {name: "x", due: "now"}
 - name: still-runs
   on: {source: website}
   company: {id: 5}
@@ -259,6 +264,9 @@ def test_matched_rules_that_cannot_make_a_task_report_an_error(typeform_event: E
     )
     assert "cold" not in errors["bad-base"]  # the event's value is not echoed
     assert errors["sandboxed"] is not None and "not allowed" in errors["sandboxed"]
+    assert errors["bad-venue"] is not None and errors["bad-venue"].startswith(
+        "rule bad-venue: venue:"
+    )
     assert errors["still-runs"] is None
     assert all(o.plan is None for o in outcomes if o.error)
 
