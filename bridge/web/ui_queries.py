@@ -1,0 +1,137 @@
+"""Read-side queries only the status pages need (the shared ones are in bridge.store.queries)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.elements import ColumnElement
+
+from bridge.store.tables import deliveries, events, jobs
+
+NEEDS_A_PERSON = ("failed", "invalid")
+
+
+@dataclass
+class SourceCounts:
+    """One source's numbers over the last hour and the last day."""
+
+    received: list[int]
+    tasks: list[int]
+    failed: list[int]
+    dead: list[int]
+
+    @classmethod
+    def zero(cls) -> SourceCounts:
+        """All counts zero."""
+        return cls([0, 0], [0, 0], [0, 0], [0, 0])
+
+
+def _per_source(
+    conn: Connection,
+    source: ColumnElement[Any],
+    at: ColumnElement[Any],
+    *where: ColumnElement[bool],
+    hour_ago: datetime,
+    day_ago: datetime,
+    join: Any = None,
+) -> dict[str, list[int]]:
+    """``{source: [count in the last hour, count in the last day]}`` of rows timed by ``at``."""
+    in_hour = func.sum(case((at >= hour_ago, 1), else_=0))
+    query = select(source, in_hour, func.count()).where(at >= day_ago, *where).group_by(source)
+    if join is not None:
+        query = query.select_from(join)
+    return {row[0]: [int(row[1] or 0), int(row[2])] for row in conn.execute(query)}
+
+
+def overview_counts(
+    engine: Engine, *, hour_ago: datetime, day_ago: datetime
+) -> dict[str, SourceCounts]:
+    """Per source: events received, tasks created, events needing a person, dead jobs."""
+    windows = {"hour_ago": hour_ago, "day_ago": day_ago}
+    with engine.connect() as conn:
+        received = _per_source(conn, events.c.source, events.c.received_at, **windows)
+        tasks = _per_source(
+            conn,
+            events.c.source,
+            deliveries.c.updated_at,
+            deliveries.c.state == "done",
+            deliveries.c.task_id.is_not(None),
+            join=deliveries.join(events, events.c.id == deliveries.c.event_id),
+            **windows,
+        )
+        failed = _per_source(
+            conn,
+            events.c.source,
+            events.c.updated_at,
+            events.c.state.in_(NEEDS_A_PERSON),
+            **windows,
+        )
+        dead = _per_source(
+            conn,
+            events.c.source,
+            jobs.c.finished_at,
+            jobs.c.state == "dead",
+            join=jobs.join(events, events.c.id == jobs.c.event_id),
+            **windows,
+        )
+    out: dict[str, SourceCounts] = {}
+    for name in {*received, *tasks, *failed, *dead}:
+        out[name] = SourceCounts(
+            received.get(name, [0, 0]),
+            tasks.get(name, [0, 0]),
+            failed.get(name, [0, 0]),
+            dead.get(name, [0, 0]),
+        )
+    return out
+
+
+def list_details(engine: Engine, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """For the event list: each event's matched rules, task ids and job runs."""
+    details: dict[str, dict[str, Any]] = {
+        event_id: {"rules": [], "task_ids": [], "attempts": 0} for event_id in event_ids
+    }
+    if not event_ids:
+        return details
+    with engine.connect() as conn:
+        for row in conn.execute(
+            select(deliveries.c.event_id, deliveries.c.rule, deliveries.c.task_id)
+            .where(deliveries.c.event_id.in_(list(event_ids)))
+            .order_by(deliveries.c.id)
+        ):
+            details[row.event_id]["rules"].append(row.rule)
+            if row.task_id is not None:
+                details[row.event_id]["task_ids"].append(row.task_id)
+        for event_id, runs in conn.execute(
+            select(jobs.c.event_id, func.sum(jobs.c.attempts))
+            .where(jobs.c.event_id.in_(list(event_ids)))
+            .group_by(jobs.c.event_id)
+        ):
+            details[event_id]["attempts"] = int(runs or 0)
+    return details
+
+
+@dataclass(frozen=True)
+class StoredBody:
+    """The delivery as it arrived: where, its content type and its bytes."""
+
+    source: str
+    content_type: str
+    body: bytes
+
+
+def stored_body(engine: Engine, event_id: str) -> StoredBody | None:
+    """The raw body an event arrived with, for the preview page; None when unknown."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(events.c.source, events.c.content_type, events.c.body).where(
+                events.c.id == event_id
+            )
+        ).one_or_none()
+    if row is None:
+        return None
+    return StoredBody(row.source, row.content_type or "application/json", bytes(row.body))

@@ -1,0 +1,210 @@
+"""The status pages' views: overview, event list, one event, replay, preview."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.wrappers import Response as BaseResponse
+
+from bridge.rules.preview import PreviewError, preview
+from bridge.sources.base import PayloadInvalid
+from bridge.store import queries
+from bridge.store.replay import ReplayRefused, replay_event
+from bridge.web import ui_queries
+from bridge.web.runtime_access import runtime
+from bridge.web.ui_explain import explain_rules, redact_rows, redactor_for, task_link
+from bridge.web.ui_forms import EventFilters
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 50
+CONTENT_TYPES = (
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=",
+)
+IVVY_VERDICTS = {"ok": "reachable", "unreachable": "unreachable", "unchecked": "unknown"}
+
+
+def _redactor():  # type: ignore[no-untyped-def]
+    rt = runtime()
+    return redactor_for([*rt.secret_values(), rt.settings.admin_token])
+
+
+def _ivvy_status() -> dict[str, Any]:
+    """The verdict /readyz cached for this process; never pings from here."""
+    check = current_app.extensions.get("bridge.ivvy_check")
+    if check is None or check.checked_at is None:
+        return {"verdict": "unknown", "checked_at": None}
+    return {"verdict": IVVY_VERDICTS.get(check.verdict, "unknown"), "checked_at": check.checked_at}
+
+
+def overview() -> str:
+    """Per-source counts for the last hour and day, the queue, and iVvy."""
+    rt = runtime()
+    now = rt.clock()
+    counts = ui_queries.overview_counts(
+        rt.engine, hour_ago=now - timedelta(hours=1), day_ago=now - timedelta(days=1)
+    )
+    for name in rt.config.sources:
+        counts.setdefault(name, ui_queries.SourceCounts.zero())
+    return render_template(
+        "overview.html",
+        counts=sorted(counts.items()),
+        queue=queries.queue_stats(rt.engine, now=now),
+        dead=redact_rows(queries.dead_jobs(rt.engine, limit=5), _redactor()),
+        ivvy=_ivvy_status(),
+    )
+
+
+def event_list() -> str:
+    """Events newest first, filtered and searched, a page at a time."""
+    rt = runtime()
+    filters = EventFilters.from_args(request.args, rt.config.ivvy.timezone)
+    try:
+        page = queries.list_events(
+            rt.engine,
+            source=filters.source or None,
+            state=filters.state or None,
+            since=filters.since,
+            until=filters.until,
+            search=filters.q or None,
+            limit=PAGE_SIZE,
+            cursor=filters.cursor or None,
+        )
+    except ValueError:
+        abort(400, "That page link is not valid any more; start again from the newest events.")
+    rows = redact_rows(page["events"], _redactor())
+    details = ui_queries.list_details(rt.engine, [row["id"] for row in rows])
+    web_url = rt.config.ivvy.web_url
+    for row in rows:
+        row.update(details[row["id"]])
+        row["tasks"] = [(tid, task_link(web_url, tid)) for tid in row["task_ids"]]
+    next_url = (
+        url_for("ui.events", **filters.query_args(cursor=page["next"])) if page["next"] else None
+    )
+    return render_template(
+        "events.html",
+        rows=rows,
+        filters=filters,
+        sources=sorted(rt.config.sources),
+        states=queries.EVENT_STATES,
+        next_url=next_url,
+    )
+
+
+def event_page(event_id: str) -> str:
+    """One event: fields, rule verdicts, tasks, attempts, and the replay buttons."""
+    rt = runtime()
+    found = queries.get_event(rt.engine, event_id)
+    if found is None:
+        abort(404, "There is no event with that id (it may have been pruned).")
+    redact = _redactor()
+    found["last_error"] = redact(found["last_error"]) if found["last_error"] else None
+    deliveries = redact_rows(found["deliveries"], redact)
+    for delivery in deliveries:
+        delivery["link"] = task_link(rt.config.ivvy.web_url, delivery["task_id"])
+        delivery["task_json"] = json.dumps(delivery["task"], indent=2) if delivery["task"] else ""
+    active = [job for job in found["jobs"] if job["state"] in ("ready", "running")]
+    return render_template(
+        "event.html",
+        event=found,
+        stored=found["event"] or {},
+        data_json=_pretty(found["event"], "data"),
+        previous_json=_pretty(found["event"], "previous_data"),
+        explanations=explain_rules(rt.config, found["event"]),
+        rules_changed=found["rules_digest"] not in (None, rt.config.rules_digest),
+        deliveries=deliveries,
+        jobs=redact_rows(found["jobs"], redact),
+        attempts=redact_rows(found["attempts"], redact),
+        active_job=bool(active),
+    )
+
+
+def _pretty(stored: dict[str, Any] | None, key: str) -> str:
+    value = (stored or {}).get(key)
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str) if value else ""
+
+
+def replay(event_id: str) -> BaseResponse:
+    """Queue the event again with the current or the original rules."""
+    rules = request.form.get("rules", "current")
+    if rules not in ("current", "original"):
+        abort(400, "Choose the current or the original rules.")
+    rt = runtime()
+    try:
+        result = replay_event(rt.engine, event_id, rules=rules, now=rt.clock())  # type: ignore[arg-type]
+    except LookupError:
+        abort(404, "There is no event with that id.")
+    except ReplayRefused as exc:
+        flash(f"Not replayed: {exc}.", "error")
+        return redirect(url_for("ui.event", event_id=event_id))
+    log.info("event replayed", extra={"event_id": event_id, "job": result.job_id, "rules": rules})
+    flash(
+        f"Replay queued as job {result.job_id} with the {rules} rules: "
+        f"{result.reset_deliveries} failed deliveries retried, {result.kept_deliveries} "
+        "kept (tasks already created are not created again).",
+        "ok",
+    )
+    return redirect(url_for("ui.event", event_id=event_id))
+
+
+def preview_page() -> str:
+    """Paste a payload, pick a source, see what the rules would do; nothing is sent."""
+    rt = runtime()
+    sources = sorted(rt.config.sources)
+    form = {"source": sources[0] if sources else "", "content_type": CONTENT_TYPES[0]}
+    form["payload"] = ""
+    result: dict[str, Any] | None = None
+    problem: str | None = None
+    if request.method == "GET" and request.args.get("event"):
+        stored = ui_queries.stored_body(rt.engine, request.args["event"])
+        if stored is None:
+            abort(404, "There is no event with that id.")
+        form = {
+            "source": stored.source,
+            "content_type": stored.content_type,
+            "payload": stored.body.decode("utf-8", errors="replace"),
+        }
+    elif request.method == "POST":
+        form = {key: request.form.get(key, "") for key in ("source", "content_type", "payload")}
+        try:
+            result = preview(
+                rt.config,
+                form["source"],
+                form["payload"].encode("utf-8"),
+                form["content_type"] or CONTENT_TYPES[0],
+                rt.clock(),
+            )
+        except (PreviewError, PayloadInvalid) as exc:
+            problem = str(exc)
+    return render_template(
+        "preview.html",
+        form=form,
+        sources=sources,
+        content_types=CONTENT_TYPES,
+        result=result,
+        problem=problem,
+        as_json=lambda value: json.dumps(value, indent=2, ensure_ascii=False, default=str),
+    )
+
+
+def register_routes(bp: Blueprint) -> None:
+    """Add the pages to the status pages' blueprint."""
+    bp.add_url_rule("/", "overview", overview)
+    bp.add_url_rule("/events", "events", event_list)
+    bp.add_url_rule("/events/<event_id>", "event", event_page)
+    bp.add_url_rule("/events/<event_id>/replay", "replay", replay, methods=["POST"])
+    bp.add_url_rule("/preview", "preview", preview_page, methods=["GET", "POST"])
