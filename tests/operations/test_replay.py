@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -190,3 +192,19 @@ def test_replay_needs_a_selection_and_known_rules(bridge: Bridge) -> None:
     with bridge.engine.connect() as conn:
         assert conn.execute(select(events.c.id)).all() == []
         assert conn.execute(select(jobs.c.id)).all() == []
+
+
+def test_concurrent_replays_of_one_event_queue_one_job(bridge: Bridge) -> None:
+    runtime = bridge.runtime(bridge.config("v1", GOOD + BROKEN))
+    event_id = bridge.receive(runtime, enquiry(1))
+    assert bridge.work(runtime) == 1
+    start = threading.Barrier(8)
+
+    def replay_once() -> list[str]:
+        start.wait()
+        return replay(bridge.engine, event_ids=[event_id], now=utc_now())
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: replay_once(), range(8)))
+    assert sorted(results) == [[]] * 7 + [[event_id]]
+    assert [job["state"] for job in jobs_of(bridge.engine, event_id)][1:] == ["ready"]
