@@ -1,0 +1,155 @@
+"""Drain: tasks created per second against the sandbox iVvy with simulated latency.
+
+    .venv/bin/python bench/drain.py --db sqlite
+    .venv/bin/python bench/drain.py --db postgres --concurrency 1 4 16 --processes 1
+
+For each concurrency N: a fresh database seeded with events (one ready job each), the sandbox
+iVvy in its own process answering every call after --latency-ms, then ``bridge worker`` with N
+threads (split over --processes processes). The rule owns each task by a contact id and
+assigns it by user id, so one task is exactly one iVvy call (checked from the attempts table).
+The rate is measured from the jobs' finished_at, between the 10th and 90th percentile of
+completions, and compared to the ideal N / latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import requests
+from sqlalchemy import func, select
+
+from bench import machine, stack
+from bench.seed import seed_events
+from bridge.store.db import build_engine
+from bridge.store.tables import attempts, jobs
+
+TARGET_RATIO = 0.8
+
+
+def _split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if n < total % parts else 0) for n in range(parts)]
+
+
+def _finished(database_url: str) -> tuple[int, int, list[datetime]]:
+    engine = build_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            states: dict[str, int] = dict(
+                conn.execute(select(jobs.c.state, func.count()).group_by(jobs.c.state)).all()
+            )
+            times = list(
+                conn.execute(
+                    select(jobs.c.finished_at)
+                    .where(jobs.c.state == "done")
+                    .order_by(jobs.c.finished_at)
+                ).scalars()
+            )
+            calls = conn.execute(select(func.count()).select_from(attempts)).scalar_one()
+        return int(states.get("done", 0)), int(calls), times
+    finally:
+        engine.dispose()
+
+
+def _done_count(database_url: str) -> int:
+    engine = build_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(jobs).where(jobs.c.state == "done")
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def one_run(args: argparse.Namespace, root: Path, concurrency: int) -> dict[str, Any]:
+    """Seed, start the sandbox and the workers, wait for every job, measure."""
+    ideal = concurrency / (args.latency_ms / 1000)
+    count = max(args.min_events, int(ideal * args.seconds))
+    home = root / f"c{concurrency}"
+    home.mkdir()
+    sandbox, ivvy_url = stack.start_sandbox(home / "sandbox.log", args.latency_ms)
+    workers: list[stack.Child] = []
+    try:
+        with stack.bridge_database(args.db, home) as url:
+            config = stack.write_config(home, ivvy_url)
+            env = stack.bridge_env(url, config, LOG_LEVEL="WARNING")
+            seed_events(url, config, env, f"drain{concurrency}", count)
+            started = time.monotonic()
+            shares = _split(concurrency, min(args.processes, concurrency))
+            workers = [
+                stack.start_worker(env, home / f"worker-{n}.log", share)
+                for n, share in enumerate(shares)
+            ]
+            deadline = started + args.timeout
+            while time.monotonic() < deadline and _done_count(url) < count:
+                time.sleep(0.5)
+            wall = time.monotonic() - started
+            done, calls, times = _finished(url)
+        tasks = len(requests.get(f"{ivvy_url}/_sandbox/tasks", timeout=60).json())
+    finally:
+        for worker in workers:
+            worker.stop()
+        sandbox.stop()
+    low, high = int(0.1 * len(times)), max(int(0.9 * len(times)) - 1, 0)
+    span = (times[high] - times[low]).total_seconds() if high > low else 0.0
+    rate = (high - low) / span if span > 0 else 0.0
+    result = {
+        "concurrency": concurrency,
+        "processes": len(shares),
+        "events": count,
+        "jobs_done": done,
+        "tasks_in_sandbox": tasks,
+        "ivvy_calls": calls,
+        "calls_per_task": round(calls / tasks, 3) if tasks else None,
+        "tasks_per_second": round(rate, 1),
+        "ideal_per_second": round(ideal, 1),
+        "ratio": round(rate / ideal, 3),
+        "wall_seconds": round(wall, 1),
+        "target_met": rate / ideal >= TARGET_RATIO and done == count,
+    }
+    print(
+        f"concurrency {concurrency:2} ({len(shares)} process(es)): {rate:7.1f} tasks/s, ideal "
+        f"{ideal:.0f}, ratio {rate / ideal:.3f}; {done}/{count} jobs done, {tasks} tasks, "
+        f"{calls} iVvy calls",
+        flush=True,
+    )
+    return result
+
+
+def main() -> None:
+    """Run the drain benchmark and append its result to bench/results/drain.jsonl."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], required=True)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--processes", type=int, default=1, help="worker processes to split N")
+    parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=15, help="events = ideal rate x this")
+    parser.add_argument("--min-events", type=int, default=300)
+    parser.add_argument("--timeout", type=float, default=300)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-drain-") as tmp:
+        runs = [one_run(args, Path(tmp), n) for n in args.concurrency]
+    path = machine.record(
+        "drain",
+        {
+            "db": args.db,
+            "latency_ms": args.latency_ms,
+            "runs": runs,
+            "target_ratio_at_least": TARGET_RATIO,
+        },
+    )
+    print(f"appended to {path}")
+
+
+if __name__ == "__main__":
+    main()
