@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 class CircuitBreaker:
     """Opens after ``failures`` consecutive transient failures; lets one probe through after
-    ``cooldown``; closes again on the first success."""
+    ``cooldown``; closes again when iVvy answers (even with a refusal)."""
 
     def __init__(self, *, failures: int = 5, cooldown_seconds: float = 30.0) -> None:
         self.threshold = failures
@@ -16,20 +16,32 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at: datetime | None = None
         self._probing = False
+        self._prober: int | None = None
         self._lock = threading.Lock()
 
     def allow(self, now: datetime) -> bool:
-        """Whether a worker may start a job now (one probe at a time while half-open)."""
+        """Whether a worker may start a job now (one probe at a time while half-open).
+
+        A caller that was allowed must report back: ``record_success``,
+        ``record_failure``, or ``cancel`` when it found no job to run after all.
+        """
         with self._lock:
             if self._opened_at is None:
                 return True
             if now - self._opened_at < self.cooldown or self._probing:
                 return False
             self._probing = True
+            self._prober = threading.get_ident()
             return True
 
+    def cancel(self) -> None:
+        """The allowed caller ran nothing: if it held the probe slot, free it for the next one."""
+        with self._lock:
+            if self._probing and self._prober == threading.get_ident():
+                self._probing = False
+
     def record_success(self) -> None:
-        """A call to iVvy worked: close the circuit."""
+        """iVvy answered: close the circuit."""
         with self._lock:
             self._failures = 0
             self._opened_at = None

@@ -10,23 +10,34 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from types import FrameType
 
 from sqlalchemy import insert, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from bridge.alerts import start_alert_watch
 from bridge.circuit import CircuitBreaker
 from bridge.delivery.directory import Directory
 from bridge.delivery.runner import JobResult, JobRunner
 from bridge.ivvy.client import CallRecord
+from bridge.metrics import observe_job
 from bridge.retry import RetryPolicy
-from bridge.runtime import Runtime
-from bridge.store.queue import ClaimedJob, Queue
+from bridge.runtime import Runtime, utc_now
+from bridge.store.queue import ClaimedJob, Lease, Queue
 from bridge.store.tables import attempts, events
-from bridge.wakeup import start_listener
+from bridge.wakeup import Wakeup, start_listener
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Slot:
+    """One thread's runner, with the iVvy calls its current job made."""
+
+    runner: JobRunner
+    calls: list[CallRecord] = field(default_factory=list)
 
 
 class Worker:
@@ -46,9 +57,9 @@ class Worker:
         self.clock = runtime.clock
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.concurrency = concurrency or delivery.concurrency
-        is_sqlite = runtime.database.dialect == "sqlite"
-        # PostgreSQL wakes workers with NOTIFY; SQLite has no such thing, so it polls often.
-        self.poll_interval = poll_interval or (0.1 if is_sqlite else 2.0)
+        # Wake-ups (NOTIFY, or the SQLite log watcher) bring new jobs at once;
+        # polling only finds retries that came due and leases that expired.
+        self.poll_interval = poll_interval or 1.0
         self.lease_seconds = float(delivery.lease_seconds)
         self.shutdown_timeout = shutdown_timeout
         self.rand = rand
@@ -63,8 +74,9 @@ class Worker:
         )
         self.directory = Directory()
         self.queue = Queue(runtime.engine)
-        self.wake = threading.Condition()
+        self.wakeup = Wakeup()
         self.stopping = threading.Event()
+        self._finished = threading.Event()
         self._inflight: dict[int, ClaimedJob] = {}
         self._lock = threading.Lock()
 
@@ -77,8 +89,10 @@ class Worker:
             threading.Thread(target=self._loop, name=f"worker-{n}", daemon=True)
             for n in range(self.concurrency)
         ]
-        threads.append(threading.Thread(target=self._heartbeats, name="heartbeat", daemon=True))
+        heartbeat = threading.Thread(target=self._heartbeats, name="heartbeat", daemon=True)
         listener = start_listener(self.runtime.database, self.notify, self.stopping)
+        heartbeat.start()
+        start_alert_watch(self.runtime, self.stopping)
         for thread in threads:
             thread.start()
         log.info("worker started", extra={"worker": self.worker_id, "threads": self.concurrency})
@@ -87,6 +101,8 @@ class Worker:
         for thread in threads:
             thread.join(max(0.0, (deadline - self.clock()).total_seconds()))
         released = self._release_inflight()
+        self._finished.set()  # heartbeats kept the leases of finishing jobs until now
+        heartbeat.join(1.0)
         if listener is not None:
             listener.join(1.0)
         log.info("worker stopped", extra={"worker": self.worker_id, "released": released})
@@ -95,90 +111,110 @@ class Worker:
 
     def run_pending(self, max_jobs: int = 1000) -> int:
         """Run due jobs in this thread until none is left (or ``max_jobs``); returns how many."""
-        runner = self._runner([])
+        slot = self.slot()
         done = 0
-        while done < max_jobs:
-            if not self._step(runner, runner_records=self._records_of(runner)):
-                break
+        while done < max_jobs and self._step(slot):
             done += 1
         return done
 
     def notify(self) -> None:
         """Wake idle threads now (a job was enqueued or released)."""
-        with self.wake:
-            self.wake.notify_all()
+        self.wakeup.notify()
 
     def stop(self) -> None:
         """Ask the worker to stop after the jobs in flight."""
         self.stopping.set()
         self.notify()
 
-    # -- internals -----------------------------------------------------------
-
-    def _runner(self, records: list[CallRecord]) -> JobRunner:
-        client = self.runtime.ivvy_client(on_call=records.append)
+    def slot(self) -> Slot:
+        """A runner with its own iVvy client, for one thread."""
+        calls: list[CallRecord] = []
+        client = self.runtime.ivvy_client(on_call=calls.append)
         runner = JobRunner(
             self.runtime.engine, self.runtime.config, client, self.directory, self.clock
         )
-        runner.records = records  # type: ignore[attr-defined]
-        return runner
+        return Slot(runner, calls)
 
-    @staticmethod
-    def _records_of(runner: JobRunner) -> list[CallRecord]:
-        records: list[CallRecord] = runner.records  # type: ignore[attr-defined]
-        return records
+    def process(self, job: ClaimedJob, slot: Slot) -> JobResult:
+        """Run a job this worker claimed, record its iVvy calls, and settle it."""
+        with self._lock:
+            self._inflight[job.id] = job
+        try:
+            slot.calls.clear()
+            started, real_started = self.clock(), utc_now()
+            lease = Lease(job.id, self.worker_id, self.lease_seconds)
+            try:
+                result = slot.runner.run(job, lease)
+            except Exception as exc:
+                log.exception(
+                    "job failed unexpectedly", extra={"job": job.id, "event_id": job.event_id}
+                )
+                result = JobResult("retry", f"internal error: {type(exc).__name__}")
+            self._save_attempts(job, slot.calls, started, real_started)
+            self._settle(job, result, slot.calls)
+            observe_job(self.runtime.engine, job, result, slot.calls, started=started)
+            return result
+        finally:
+            with self._lock:
+                self._inflight.pop(job.id, None)
+
+    # -- internals -----------------------------------------------------------
 
     def _loop(self) -> None:
-        runner = self._runner([])
-        records = self._records_of(runner)
+        slot = self.slot()
         while not self.stopping.is_set():
+            seen = self.wakeup.mark()
             try:
-                worked = self._step(runner, records)
-            except SQLAlchemyError:
+                worked = self._step(slot)
+            except SQLAlchemyError as exc:
                 # The database went away (a restart, a network blip): wait and try again.
-                log.warning("database unavailable; retrying", exc_info=True)
+                log.warning("database unavailable; retrying", extra={"error": type(exc).__name__})
                 worked = False
             if not worked:
-                with self.wake:
-                    self.wake.wait(self.poll_interval)
+                self.wakeup.wait(seen, self.poll_interval)
 
-    def _step(self, runner: JobRunner, runner_records: list[CallRecord]) -> bool:
+    def _step(self, slot: Slot) -> bool:
         now = self.clock()
         if not self.breaker.allow(now):
             return False
-        claimed = self.queue.claim(
-            self.worker_id, limit=1, lease_seconds=self.lease_seconds, now=now
-        )
+        try:
+            claimed = self.queue.claim(
+                self.worker_id, limit=1, lease_seconds=self.lease_seconds, now=now
+            )
+        except BaseException:
+            self.breaker.cancel()
+            raise
         if not claimed:
+            self.breaker.cancel()
             return False
         job = claimed[0]
-        with self._lock:
-            self._inflight[job.id] = job
-        runner_records.clear()
-        try:
-            result = runner.run(job)
-        except Exception as exc:
-            log.exception(
-                "job failed unexpectedly", extra={"job": job.id, "event_id": job.event_id}
-            )
-            result = JobResult("retry", f"internal error: {type(exc).__name__}")
-        finally:
-            self._save_attempts(job, runner_records)
-        self._settle(job, result)
-        with self._lock:
-            self._inflight.pop(job.id, None)
+        if self.stopping.is_set():
+            # The stop came while claiming: give the job straight back.
+            self.breaker.cancel()
+            self.queue.release(job.id, self.worker_id, now=self.clock())
+            return False
+        self.process(job, slot)
         return True
 
-    def _settle(self, job: ClaimedJob, result: JobResult) -> None:
+    def _settle(self, job: ClaimedJob, result: JobResult, calls: list[CallRecord]) -> None:
         now = self.clock()
+        if result.ivvy_failure:
+            self.breaker.record_failure(now)
+        elif any(call.status is not None for call in calls):
+            self.breaker.record_success()  # iVvy answered, even if it refused
+        else:
+            self.breaker.cancel()
         context = {"job": job.id, "event_id": job.event_id, "worker": self.worker_id}
+        if result.outcome == "lost":
+            log.warning("lease lost; the job is another worker's now", extra=context)
+            return
         if result.outcome == "done":
-            self.breaker.record_success()
-            if not self.queue.complete(job.id, self.worker_id, now=now):
+            if self.queue.complete(job.id, self.worker_id, now=now):
+                log.info("job done", extra={**context, "attempts": job.attempts + 1})
+            else:
                 log.warning("job completed after its lease was lost", extra=context)
             return
         if result.outcome == "retry":
-            self.breaker.record_failure(now)
             run_at = self.policy.next_run(
                 attempts_made=job.attempts + 1,
                 now=now,
@@ -187,37 +223,54 @@ class Worker:
                 rand=self.rand,
             )
             if run_at is not None:
-                self.queue.retry(
+                if self.queue.retry(
                     job.id, self.worker_id, run_at=run_at, error=result.error or "", now=now
-                )
-                log.info("job will retry", extra={**context, "run_at": run_at.isoformat()})
+                ):
+                    log.info("job will retry", extra={**context, "run_at": run_at.isoformat()})
                 return
             reason = f"gave up after {job.attempts + 1} attempts: {result.error}"
         else:
             reason = result.error or "permanent failure"
+        self._kill(job, reason, result.event_state, now, context)
+
+    def _kill(
+        self,
+        job: ClaimedJob,
+        reason: str,
+        event_state: str,
+        now: datetime,
+        context: dict[str, object],
+    ) -> None:
         if self.queue.kill(job.id, self.worker_id, error=reason, now=now):
             with self.runtime.engine.begin() as conn:
                 conn.execute(
                     update(events)
                     .where(events.c.id == job.event_id)
-                    .values(state="dead", last_error=reason, updated_at=now)
+                    .values(state=event_state, last_error=reason, updated_at=now)
                 )
             log.warning("job dead", extra={**context, "reason": reason})
 
-    def _save_attempts(self, job: ClaimedJob, records: list[CallRecord]) -> None:
-        if not records:
+    def _save_attempts(
+        self,
+        job: ClaimedJob,
+        calls: list[CallRecord],
+        started: datetime,
+        real_started: datetime,
+    ) -> None:
+        if not calls:
             return
+        # Calls are timed by the client's own clock; the log uses the worker's.
         rows = [
             {
                 "job_id": job.id,
                 "event_id": job.event_id,
-                "started_at": record.started_at,
-                "call": f"{record.namespace}.{record.action}"[:80],
-                "status": record.status,
-                "duration_ms": int(record.duration_ms),
-                "error": record.error,
+                "started_at": started + (call.started_at - real_started),
+                "call": f"{call.namespace}.{call.action}"[:80],
+                "status": call.status,
+                "duration_ms": int(call.duration_ms),
+                "error": call.error,
             }
-            for record in records
+            for call in calls
         ]
         try:
             with self.runtime.engine.begin() as conn:
@@ -227,7 +280,7 @@ class Worker:
 
     def _heartbeats(self) -> None:
         interval = max(0.5, self.lease_seconds / 3)
-        while not self.stopping.wait(interval):
+        while not self._finished.wait(interval):
             with self._lock:
                 ids = list(self._inflight)
             if not ids:

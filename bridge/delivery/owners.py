@@ -8,6 +8,7 @@ from bridge.delivery.records import DeliveryRecord, DeliveryStore
 from bridge.ivvy.client import IvvyClient
 from bridge.rules.plan import OwnerPlan
 from bridge.rules.task_schema import ResolvedOwner
+from bridge.store.queue import Lease
 
 
 class OwnerUnavailable(Exception):
@@ -22,8 +23,13 @@ class OwnerResolver:
         self.store = store
         self.clock = clock
 
-    def resolve(self, plan: OwnerPlan, record: DeliveryRecord) -> ResolvedOwner:
-        """The owner for this delivery; lookups and creations are safe to repeat."""
+    def resolve(
+        self, plan: OwnerPlan, record: DeliveryRecord, lease: Lease | None = None
+    ) -> ResolvedOwner:
+        """The owner for this delivery; lookups and creations are safe to repeat.
+
+        ``lease`` is renewed before anything is created in iVvy (LeaseLost if gone).
+        """
         if plan.kind == "lead":
             kind: Literal["lead", "opportunity"] = "opportunity" if plan.venue_id else "lead"
             return ResolvedOwner(kind, _required(plan.id, "lead id"), plan.venue_id)
@@ -34,9 +40,10 @@ class OwnerResolver:
         if plan.kind == "company_name":
             return ResolvedOwner("company", self._company_by_name(plan))
         if plan.kind == "contact_email":
-            return ResolvedOwner("contact", self._contact(plan, record, create=plan.create_contact))
+            contact = self._contact(plan, record, create=plan.create_contact, lease=lease)
+            return ResolvedOwner("contact", contact)
         if plan.kind == "new_lead":
-            return ResolvedOwner("lead", self._new_lead(plan, record))
+            return ResolvedOwner("lead", self._new_lead(plan, record, lease))
         raise OwnerUnavailable(f"unknown owner kind {plan.kind!r}")
 
     def _company_by_name(self, plan: OwnerPlan) -> int:
@@ -48,7 +55,9 @@ class OwnerResolver:
             raise OwnerUnavailable("no company with that business name exists in iVvy")
         return int(found[0]["id"])
 
-    def _contact(self, plan: OwnerPlan, record: DeliveryRecord, *, create: bool) -> int:
+    def _contact(
+        self, plan: OwnerPlan, record: DeliveryRecord, *, create: bool, lease: Lease | None
+    ) -> int:
         if record.contact_id is not None:
             return record.contact_id
         email = (plan.email or "").strip()
@@ -73,25 +82,26 @@ class OwnerResolver:
                 "a new contact needs " + " and ".join(missing) + ", and the event has none"
             )
         fields.setdefault("externalId", record.marker)
+        self.store.update(record, self.clock(), lease=lease)
         contact_id = self.client.add_or_update_contact(fields)
         self.store.update(record, self.clock(), contact_id=contact_id)
         return contact_id
 
-    def _new_lead(self, plan: OwnerPlan, record: DeliveryRecord) -> int:
+    def _new_lead(self, plan: OwnerPlan, record: DeliveryRecord, lease: Lease | None) -> int:
         if record.lead_id is not None:
             return record.lead_id
         fields: dict[str, Any] = dict(plan.lead_fields)
-        if record.state == "creating_lead":
-            # An earlier attempt may have created the lead and lost the answer.
-            existing = self._lead_with_marker(str(fields.get("name") or ""), record.marker)
-            if existing is not None:
-                self.store.update(record, self.clock(), lead_id=existing)
-                return existing
+        # Always look first: an earlier attempt (of this job, or of a job that
+        # failed and was replayed) may have created the lead and lost the answer.
+        existing = self._lead_with_marker(str(fields.get("name") or ""), record.marker)
+        if existing is not None:
+            self.store.update(record, self.clock(), lead_id=existing)
+            return existing
         if "contactId" not in fields and "companyId" not in fields and "company" not in fields:
-            fields["contactId"] = self._contact(plan, record, create=True)
+            fields["contactId"] = self._contact(plan, record, create=True, lease=lease)
         description = str(fields.get("description") or "").strip()
         fields["description"] = f"{description}\n\n{record.marker}".strip()
-        self.store.update(record, self.clock(), state="creating_lead")
+        self.store.update(record, self.clock(), lease=lease, state="creating_lead")
         lead_id = self.client.add_or_update_lead(fields)
         self.store.update(record, self.clock(), lead_id=lead_id, state="pending")
         return lead_id
@@ -102,12 +112,6 @@ class OwnerResolver:
             if marker in str(lead.get("description") or ""):
                 return int(lead["id"])
         return None
-
-
-def owner_filter(owner: ResolvedOwner) -> dict[str, int]:
-    """The getTaskList filter that lists the tasks of this owner."""
-    field = "leadId" if owner.kind in ("lead", "opportunity") else f"{owner.kind}Id"
-    return {field: owner.id}
 
 
 def _required(value: int | None, what: str) -> int:

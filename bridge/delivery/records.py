@@ -11,6 +11,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from bridge.store.queue import Lease
 from bridge.store.tables import deliveries
 
 
@@ -91,9 +92,17 @@ class DeliveryStore:
             error=row["error"],
         )
 
-    def update(self, record: DeliveryRecord, now: datetime, **values: Any) -> None:
-        """Write ``values`` to the row (and to the record) before the next step runs."""
+    def update(
+        self, record: DeliveryRecord, now: datetime, *, lease: Lease | None = None, **values: Any
+    ) -> None:
+        """Write ``values`` to the row (and to the record) before the next step runs.
+
+        With a ``lease``, the write happens only if the job is still this worker's
+        (renewing it in the same transaction); LeaseLost otherwise.
+        """
         with self.engine.begin() as conn:
+            if lease is not None:
+                lease.renew(conn, now)
             conn.execute(
                 update(deliveries)
                 .where(deliveries.c.id == record.id)

@@ -16,13 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from bridge.config import Config
 from bridge.delivery.directory import Directory
 from bridge.delivery.owners import OwnerUnavailable
-from bridge.delivery.records import DeliveryStore
+from bridge.delivery.records import DeliveryRecord, DeliveryStore
 from bridge.delivery.tasks import TaskCreator
 from bridge.events import Event
 from bridge.ivvy.client import IvvyClient
 from bridge.ivvy.errors import IvvyError
 from bridge.rules.engine import evaluate
-from bridge.store.queue import ClaimedJob
+from bridge.rules.task_schema import TaskPayloadInvalid
+from bridge.store.queue import ClaimedJob, Lease, LeaseLost
 from bridge.store.tables import events, rule_sets
 
 log = logging.getLogger(__name__)
@@ -30,11 +31,23 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class JobResult:
-    """What the worker does with the job next."""
+    """What the worker does with the job next.
 
-    outcome: Literal["done", "retry", "dead"]
+    ``lost``: the job's lease went to another worker, which settles it; this
+    worker leaves it alone.  ``ivvy_failure``: iVvy failed transiently (this
+    counts towards the circuit breaker).  ``event_state``: the event's state
+    when the job dies.
+    """
+
+    outcome: Literal["done", "retry", "dead", "lost"]
     error: str | None = None
     retry_after: float | None = None
+    ivvy_failure: bool = False
+    event_state: str = "dead"
+
+
+class RulesUnavailable(Exception):
+    """The rules a pinned replay asks for are no longer stored."""
 
 
 class _VenueLookups:
@@ -68,8 +81,22 @@ class JobRunner:
         self.lookups = _VenueLookups(client, directory)
         self.calendar = config.calendar()  # built once: it caches holidays per year
 
-    def run(self, job: ClaimedJob) -> JobResult:
+    def run(self, job: ClaimedJob, lease: Lease | None = None) -> JobResult:
         """Process the job's event; transient iVvy failures come back as ``retry``."""
+        try:
+            return self._run(job, lease)
+        except LeaseLost as exc:
+            return JobResult("lost", str(exc))
+        except RulesUnavailable as exc:
+            return JobResult("dead", str(exc))
+        except IvvyError as exc:
+            # Raised outside a delivery: a venue lookup while evaluating the rules.
+            if exc.retryable:
+                self._set_event(job.event_id, state="retrying", last_error=str(exc))
+                return JobResult("retry", str(exc), exc.retry_after, ivvy_failure=True)
+            return JobResult("dead", str(exc))
+
+    def _run(self, job: ClaimedJob, lease: Lease | None) -> JobResult:
         row = self._event_row(job.event_id)
         if row is None or row["event"] is None:
             return JobResult("dead", "the event has no parsed payload to run rules on")
@@ -84,36 +111,41 @@ class JobRunner:
             lookups=self.lookups,
         )
         states: list[str] = []
+        failures: list[str] = []
         for outcome in outcomes:
             if not outcome.matched:
                 continue
             record = self.store.get_or_create(job.event_id, outcome.rule, self.clock())
-            if record.state in ("done", "failed"):
-                states.append(record.state)
+            if record.state == "done":
+                states.append("done")
                 continue
-            if outcome.error or outcome.plan is None:
-                reason = outcome.error or "the rule produced no task"
-                self.store.update(record, self.clock(), state="failed", error=reason)
-                states.append("failed")
+            if record.state == "failed":
+                # Failed for good in an earlier run; a replay puts it back to pending.
+                failures.append(f"rule {outcome.rule}: {record.error}")
                 continue
             try:
-                self.creator.deliver(record, outcome.plan)
+                if outcome.error or outcome.plan is None:
+                    raise OwnerUnavailable(outcome.error or "the rule produced no task")
+                self.creator.deliver(record, outcome.plan, lease)
                 states.append("done")
-            except OwnerUnavailable as exc:
-                self.store.update(record, self.clock(), state="failed", error=str(exc))
-                states.append("failed")
             except IvvyError as exc:
                 if exc.retryable:
                     self._set_event(job.event_id, state="retrying", last_error=str(exc))
-                    return JobResult("retry", str(exc), exc.retry_after)
-                self.store.update(record, self.clock(), state="failed", error=str(exc))
-                states.append("failed")
-        final = "no_match" if not states else ("failed" if "failed" in states else "done")
-        error = (
-            "a rule could not create its task; see the deliveries" if final == "failed" else None
-        )
-        self._set_event(job.event_id, state=final, last_error=error)
+                    return JobResult("retry", str(exc), exc.retry_after, ivvy_failure=True)
+                failures.append(self._fail(record, outcome.rule, str(exc)))
+            except (OwnerUnavailable, TaskPayloadInvalid) as exc:
+                failures.append(self._fail(record, outcome.rule, str(exc)))
+        if failures:
+            reason = "; ".join(failures)
+            self._set_event(job.event_id, state="failed", last_error=reason)
+            return JobResult("dead", reason, event_state="failed")
+        self._set_event(job.event_id, state="done" if states else "no_match", last_error=None)
         return JobResult("done")
+
+    def _fail(self, record: DeliveryRecord, rule: str, reason: str) -> str:
+        """Mark a delivery failed for good (no retry: a person must act); the job's reason."""
+        self.store.update(record, self.clock(), state="failed", error=reason)
+        return f"rule {rule}: {reason}"
 
     def _event_row(self, event_id: str) -> Any:
         with self.engine.connect() as conn:
@@ -134,7 +166,7 @@ class JobRunner:
                     select(rule_sets.c.text).where(rule_sets.c.digest == job.rules_digest)
                 ).scalar_one_or_none()
             if text is None:
-                raise LookupError("the rules this event first ran with are no longer stored")
+                raise RulesUnavailable("the rules this event first ran with are no longer stored")
             return pinned_rules(text), job.rules_digest
         self._remember_rules(current.rules_digest, json.dumps(current.rules_data))
         return current.rules, first_digest or current.rules_digest

@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bridge.delivery.directory import Directory
-from bridge.delivery.owners import OwnerResolver, OwnerUnavailable, owner_filter
+from bridge.delivery.owners import OwnerResolver, OwnerUnavailable
 from bridge.delivery.records import DeliveryRecord, DeliveryStore, next_rotation
 from bridge.ivvy.client import IvvyClient
 from bridge.rules.plan import TaskPlan
 from bridge.rules.task_schema import ResolvedOwner, build_task_payload
+from bridge.store.queue import Lease
 
 
 class TaskCreator:
@@ -23,9 +24,11 @@ class TaskCreator:
     Exactly-once rests on two writes around the one call that is not
     idempotent: the delivery is marked ``creating_task`` (with the body and
     its marker) before ``addOrUpdateTask`` is sent, and ``done`` with the
-    task id after.  A run that finds ``creating_task`` cannot know whether
-    iVvy created the task, so it first lists the owner's tasks and looks for
-    the marker; only when it is absent is the task created again.
+    task id after.  A delivery that has a body stored may have been sent
+    before (the answer lost, the worker killed, a replay after a failure),
+    so it first lists the owner's tasks and looks for the marker; only when
+    it is absent is the task created.  The ``creating_task`` write also
+    renews the job's lease, so a worker that lost its job sends nothing.
     """
 
     def __init__(
@@ -42,20 +45,22 @@ class TaskCreator:
         self.store = DeliveryStore(engine)
         self.owners = OwnerResolver(client, self.store, clock)
 
-    def deliver(self, record: DeliveryRecord, plan: TaskPlan) -> None:
-        """Bring one delivery to ``done`` (or raise: OwnerUnavailable, IvvyError)."""
-        owner = self.owners.resolve(plan.owner, record)
-        if record.state == "creating_task" and record.task:
-            found = self._find_task(owner, record.marker)
+    def deliver(self, record: DeliveryRecord, plan: TaskPlan, lease: Lease | None = None) -> None:
+        """Bring one delivery to ``done`` (or raise: OwnerUnavailable, IvvyError, LeaseLost)."""
+        owner = self.owners.resolve(plan.owner, record, lease)
+        if record.task:
+            found = self._find_task(record.task, record.marker)
             if found is not None:
                 self.store.update(record, self.clock(), state="done", task_id=found, error=None)
                 return
-            body = record.task
+        if record.state == "creating_task" and record.task:
+            body = record.task  # the same task as before: same assignee, same due time
         else:
             body = self._body(record, plan, owner)
         self.store.update(
             record,
             self.clock(),
+            lease=lease,
             state="creating_task",
             task=body,
             owner_kind=owner.kind,
@@ -84,8 +89,12 @@ class TaskCreator:
             )
         return user_id
 
-    def _find_task(self, owner: ResolvedOwner, marker: str) -> int | None:
-        for task in self.client.get_task_list(filter=owner_filter(owner)):
+    def _find_task(self, body: dict[str, Any], marker: str) -> int | None:
+        """The task an earlier attempt created with this body's owner and marker, if any."""
+        owner: dict[str, Any] = {
+            key: body[key] for key in ("leadId", "contactId", "companyId") if key in body
+        }
+        for task in self.client.get_task_list(filter=owner or None):
             if marker in str(task.get("description") or ""):
                 return int(task["id"])
         return None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from bridge.store.tables import events, jobs
 
@@ -31,6 +31,35 @@ class ClaimedJob:
     claims: int
     created_at: datetime
     rules_digest: str | None
+
+
+class LeaseLost(Exception):
+    """This worker no longer owns the job: another worker may be running it now."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A worker's hold on one job, renewed right before each write to iVvy that is not safe
+    to repeat, so that two workers never both send it (the fencing check)."""
+
+    job_id: int
+    worker_id: str
+    seconds: float
+
+    def renew(self, conn: Connection, now: datetime) -> None:
+        """Extend the lease inside the caller's transaction, or raise LeaseLost."""
+        result = conn.execute(
+            update(jobs)
+            .where(
+                jobs.c.id == self.job_id,
+                jobs.c.lease_owner == self.worker_id,
+                jobs.c.state == "running",
+                jobs.c.lease_expires_at > now,
+            )
+            .values(lease_expires_at=now + timedelta(seconds=self.seconds))
+        )
+        if result.rowcount != 1:
+            raise LeaseLost(f"job {self.job_id} is no longer held by this worker")
 
 
 class Queue:
@@ -78,8 +107,9 @@ class Queue:
             claimed = [ClaimedJob(*row) for row in rows]
             poisoned = [job for job in claimed if job.claims - job.attempts > MAX_CRASHES]
             for job in poisoned:
+                crashes = job.claims - job.attempts - 1  # this claim is not one of them
                 reason = (
-                    f"its worker stopped {job.claims - job.attempts} times while running it; "
+                    f"its worker stopped {crashes} times while running it; "
                     "check the worker logs, fix the cause and replay"
                 )
                 conn.execute(
