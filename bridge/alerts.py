@@ -184,12 +184,17 @@ class AlertWatch:
 
 
 def start_alert_watch(
-    runtime: Runtime, stopping: threading.Event, *, every: float = 30.0
+    runtime: Runtime, stopping: threading.Event, *, every: float | None = None
 ) -> threading.Thread | None:
-    """Start the watch thread of this worker process; None when no alert channel is configured."""
+    """Start the watch thread of this worker process; None when no alert channel is configured.
+
+    It looks a few times per alert interval (at most every 30 s), so a dead job
+    is reported within ``every`` seconds of dying.
+    """
     settings = runtime.config.alerts
     if not settings.enabled:
         return None
+    every = every or min(30.0, max(0.25, settings.interval_seconds / 4))
     sender = AlertSender(settings, Redactor(runtime.secret_values()))
     watch = AlertWatch(runtime.engine, settings, sender, since=runtime.clock())
     thread = threading.Thread(
