@@ -69,16 +69,31 @@ def start_sqlite_bridge(
         yield start
 
 
+@pytest.fixture(scope="module")
+def shared_extra_sources() -> str:
+    """Sources a module's shared bridge serves besides ``website`` and the signed ones."""
+    return ""
+
+
+@pytest.fixture(scope="module")
+def shared_bridge_env() -> dict[str, str]:
+    """Environment variables a module's shared bridge starts with."""
+    return {}
+
+
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 def shared_bridge(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    shared_extra_sources: str,
+    shared_bridge_env: dict[str, str],
 ) -> Iterator[RunningBridge]:
     """One bridge per module and database, for tests that only look at their own deliveries.
 
-    It serves the signed sources and, through the module's ``EXTRA_SOURCES`` and
-    ``BRIDGE_ENV`` attributes, whatever else the module needs.
+    A module chooses what it serves by overriding the ``shared_extra_sources`` and
+    ``shared_bridge_env`` fixtures.
     """
     directory = tmp_path_factory.mktemp("shared-bridge")
     with ExitStack() as stack:
@@ -89,7 +104,4 @@ def shared_bridge(
         upgrade(url)
         sandbox = stack.enter_context(SandboxServer())
         start = stack.enter_context(bridges(directory, sandbox.url, url))
-        yield start(
-            extra_sources=getattr(request.module, "EXTRA_SOURCES", ""),
-            **getattr(request.module, "BRIDGE_ENV", {}),
-        )
+        yield start(extra_sources=shared_extra_sources, **shared_bridge_env)

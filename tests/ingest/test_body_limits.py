@@ -58,7 +58,9 @@ def post_sized(bridge: RunningBridge, body: bytes) -> requests.Response:
     )
 
 
-BRIDGE_ENV = {"BRIDGE_MAX_BODY_BYTES": str(LIMIT)}
+@pytest.fixture(scope="module")
+def shared_bridge_env() -> dict[str, str]:
+    return {"BRIDGE_MAX_BODY_BYTES": str(LIMIT)}
 
 
 @pytest.fixture
