@@ -22,6 +22,7 @@ class Delivery:
     statuses: list[int] = field(default_factory=list)
     acked_event: str | None = None
     duplicate_ack: bool = False
+    acked_at: float | None = None  # time.monotonic() of the acknowledgement
 
 
 class Senders:
@@ -52,6 +53,7 @@ class Senders:
         self._numbers = itertools.count()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._no_new = threading.Event()
         self._threads = [
             threading.Thread(target=self._send_loop, name=f"sender-{n}", daemon=True)
             for n in range(threads)
@@ -68,10 +70,17 @@ class Senders:
         self._stop.set()
         self.join()
 
+    def finish(self, timeout: float = 60.0) -> None:
+        """Send no new deliveries; keep retrying the ones in flight until acked or ``timeout``."""
+        self._no_new.set()
+        self.join(timeout)
+        self.stop()
+
     def join(self, timeout: float | None = None) -> None:
         """Wait for the senders (they end by themselves once ``limit`` deliveries are acked)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     @property
     def acked(self) -> list[Delivery]:
@@ -98,7 +107,7 @@ class Senders:
             conn.close()
 
     def _send_loop(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.is_set() and not self._no_new.is_set():
             number = next(self._numbers)
             if self.limit is not None and number >= self.limit:
                 return
@@ -114,5 +123,6 @@ class Senders:
                 if 200 <= status < 300:
                     delivery.acked_event = str((answer or {}).get("event"))
                     delivery.duplicate_ack = bool((answer or {}).get("duplicate"))
+                    delivery.acked_at = time.monotonic()
                     break
                 time.sleep(self.pause)

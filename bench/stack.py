@@ -59,7 +59,8 @@ def fresh_database(kind: str, directory: Path, name: str = "bridge") -> Iterator
         raise ValueError(f"unknown database kind {kind!r}")
     admin_url = POSTGRES_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1)
     database = f"bench_{name}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    # pre-ping: the server may have been restarted (a chaos test) before the drop below.
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{database}"'))
     try:
@@ -88,6 +89,7 @@ def write_config(
     *,
     rules: str = ONE_CALL_RULE,
     delivery: str = "",
+    ivvy_options: str = "",
 ) -> Path:
     """A config with the signed ``typeform-form`` source and the given rules."""
     path = directory / "bridge.yaml"
@@ -99,6 +101,7 @@ ivvy:
   secret: ${{IVVY_API_SECRET}}
   timezone: Australia/Sydney
   holidays: {{country: AU, subdivision: NSW}}
+{ivvy_options}
 sources:
   {SOURCE}:
     type: typeform
@@ -175,14 +178,18 @@ def wait_until_up(url: str, child: Child, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child.process.poll() is not None:
-            raise RuntimeError(f"{child.log_path.name}: exited early:\n{child.output()[-3000:]}")
+            output = child.output()[-3000:]
+            child.stop()
+            raise RuntimeError(f"{child.log_path.name}: exited early:\n{output}")
         try:
             if requests.get(url, timeout=1).status_code == 200:
                 return
         except requests.RequestException:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up:\n{child.output()[-3000:]}")
+    output = child.output()[-3000:]
+    child.stop()
+    raise RuntimeError(f"{url} did not come up:\n{output}")
 
 
 def gunicorn_argv(app: str, port: int, workers: int, timeout: int = 30) -> list[str]:

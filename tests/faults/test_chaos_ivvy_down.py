@@ -1,0 +1,84 @@
+"""The sandbox iVvy stopped for a while under load: nothing lost, nothing duplicated, and the
+backlog drains by itself once iVvy is back (reliability section 6 D).
+
+Short by default; ``BRIDGE_CHAOS_LONG=1`` keeps iVvy down for 30 s of a minute of load.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from bench import chaos, stack
+from bench.senders import Senders
+from bridge.ivvy.sandbox import SandboxServer
+from bridge.store.db import build_engine
+from tests.support.processes import wait_for
+
+LOAD_SECONDS = 60 if chaos.LONG else 8
+DOWN_AFTER = 10 if chaos.LONG else 2
+DOWN_FOR = 30 if chaos.LONG else 4
+
+
+def test_ivvy_down_under_load_loses_and_duplicates_nothing(
+    tmp_path: Path, database_url: str
+) -> None:
+    port = stack.free_port()
+    ivvy = SandboxServer(port=port).start()
+    config = stack.write_config(
+        tmp_path,
+        ivvy.url,
+        delivery=chaos.QUICK_DELIVERY,
+        ivvy_options=chaos.SHORT_IVVY_TIMEOUTS,
+    )
+    env = stack.bridge_env(database_url, config)
+    web, url = stack.start_bridge_web(env, tmp_path / "web.log", workers=2)
+    worker = stack.start_worker(env, tmp_path / "worker.log", concurrency=4)
+    senders = Senders(f"{url}/hooks/typeform-form", "down", threads=8)
+    engine = build_engine(database_url)
+    try:
+        senders.start()
+        time.sleep(DOWN_AFTER)
+        state = ivvy.state
+        ivvy.stop()  # connections refused from now on
+        time.sleep(DOWN_FOR)
+        failed_while_down = _failed_calls(engine)
+        ivvy = SandboxServer(state, port=port).start()  # the same iVvy, back at its address
+        time.sleep(max(0.0, LOAD_SECONDS - DOWN_AFTER - DOWN_FOR))
+        senders.finish(timeout=30)
+        acked = senders.acked
+        wait_for(
+            lambda: chaos.job_states(engine)["done"] >= len(acked),
+            timeout=120,
+            interval=0.5,
+        )
+        states = chaos.job_states(engine)
+        markers = chaos.markers_in_tasks(ivvy.url)
+        stored = chaos.stored_events(engine)
+    finally:
+        senders.stop()
+        worker.stop()
+        web.stop()
+        ivvy.stop()
+        engine.dispose()
+
+    assert failed_while_down > 0, "the worker never tried iVvy while it was down"
+    assert len(acked) == len(senders.deliveries) > 0
+    assert states == {"done": len(acked)}, states
+    assert {d.external_id: stored.get(d.external_id) for d in acked} == {
+        d.external_id: [(d.acked_event, 1)] for d in acked
+    }
+    event_ids = {d.acked_event for d in acked}
+    per_event = {marker.split()[1]: count for marker, count in markers.items()}
+    assert per_event == dict.fromkeys(event_ids, 1), "a task missing or duplicated"
+
+
+def _failed_calls(engine: Engine) -> int:
+    """iVvy calls the worker recorded as failed (no answer, or an error answer)."""
+    with engine.connect() as conn:
+        return int(
+            conn.execute(text("SELECT count(*) FROM attempts WHERE error IS NOT NULL")).scalar_one()
+        )
