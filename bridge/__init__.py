@@ -21,7 +21,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from bridge.web import api, errors, health, hooks, metrics, request_log, ui
 
     runtime = runtime or Runtime.from_env(settings)
-    configure_logging(runtime.settings.log_level, runtime.secret_values())
+    admin_token = [runtime.settings.admin_token] if runtime.settings.admin_token else []
+    configure_logging(runtime.settings.log_level, [*runtime.secret_values(), *admin_token])
 
     app = Flask(__name__)
     app.config.update(
