@@ -1,0 +1,161 @@
+"""openapi.yaml: a valid OpenAPI 3.1 file, naming every route, and the app keeps to it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+import yaml
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openapi_spec_validator import validate
+from schemathesis.core.result import Ok
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from bridge import create_app
+from bridge.ivvy.sandbox import SANDBOX_KEY, SANDBOX_SECRET
+from bridge.settings import Settings
+from tests.ingest.running_bridge import SIGNED_SOURCES
+from tests.support.configs import TOKEN, write_config
+
+SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
+ADMIN_TOKEN = "admin-token-for-the-openapi-tests"
+
+# Routes for people, not programs: the status pages and their assets.  Anything else the app
+# registers must be in openapi.yaml.
+NOT_IN_THE_SPEC = {
+    ("GET", "/"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+    ("GET", "/events"),
+    ("GET", "/events/{}"),
+    ("POST", "/events/{}/replay"),
+    ("GET", "/preview"),
+    ("POST", "/preview"),
+    ("GET", "/ui-static/{}"),
+    ("GET", "/static/{}"),  # Flask's own static route
+}
+# Operations with rules a schema cannot state, so that a request the schema allows may be a 400.
+POSITIVE_DATA_MAY_BE_REFUSED = {
+    "POST /hooks/{source}": "each source takes its own content types, signature and shape",
+    "GET /api/events": "the cursor is opaque: only one the API returned is accepted",
+    "GET /api/stats": "since must be before until",
+}
+# Flask answers these for every route by itself.
+AUTOMATIC_METHODS = {"HEAD", "OPTIONS"}
+
+
+def spec() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text())
+    return loaded
+
+
+def shape(path: str) -> str:
+    """``/hooks/<source_name>`` and ``/hooks/{source}`` both become ``/hooks/{}``."""
+    return re.sub(r"<[^>]*>|\{[^}]*\}", "{}", path)
+
+
+@pytest.fixture
+def app(tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    """The application in this process, on a migrated SQLite database."""
+    return make_app(tmp_path, sqlite_url, monkeypatch)
+
+
+def make_app(directory: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    monkeypatch.setenv("IVVY_API_KEY", SANDBOX_KEY)
+    monkeypatch.setenv("IVVY_API_SECRET", SANDBOX_SECRET)
+    monkeypatch.setenv("WEBSITE_TOKEN", TOKEN)
+    # Nothing listens on port 9: the app never calls iVvy on these routes.
+    config = write_config(directory, ivvy_url="http://127.0.0.1:9", extra_sources=SIGNED_SOURCES)
+    settings = Settings(
+        database_url=database_url,
+        config_path=str(config),
+        admin_token=ADMIN_TOKEN,
+        max_body_bytes=16 * 1024,
+        log_level="WARNING",
+    )
+    return create_app(settings)
+
+
+def test_the_file_is_valid_openapi_3_1() -> None:
+    document = spec()
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_every_route_of_the_app_is_described(app: Flask) -> None:
+    registered = {
+        (method, shape(rule.rule))
+        for rule in app.url_map.iter_rules()
+        for method in (rule.methods or set()) - AUTOMATIC_METHODS
+    }
+    described = {
+        (method.upper(), shape(path))
+        for path, operations in spec()["paths"].items()
+        for method in operations
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+    assert registered - NOT_IN_THE_SPEC - described == set(), "routes missing from openapi.yaml"
+    assert described - registered == set(), "openapi.yaml describes routes the app lacks"
+    assert registered >= NOT_IN_THE_SPEC, "the allow-list names routes that are gone"
+
+
+def test_every_error_answer_uses_the_one_envelope() -> None:
+    document = spec()
+    envelope = "#/components/schemas/ErrorEnvelope"
+    for name, response in document["components"]["responses"].items():
+        assert response["content"]["application/json"]["schema"] == {"$ref": envelope}, name
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400 and (path, status) != ("/readyz", "503"):
+                    assert "$ref" in response, f"{method} {path} {status}"
+
+
+def operations() -> list[str]:
+    """Every operation of openapi.yaml, by label (``POST /hooks/{source}``)."""
+    labels = []
+    for result in schemathesis.openapi.from_path(SPEC_PATH).get_all_operations():
+        assert isinstance(result, Ok), result.err()
+        labels.append(result.ok().label)
+    return labels
+
+
+# Deliveries go to configured sources too, with the website's token, so that fuzzed bodies
+# reach verification and parsing rather than stopping at 404.
+SOURCES = ["website", "typeform-form", "svix-app", "no-such-source"]
+CREDENTIALS = {"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Bridge-Token": TOKEN}
+
+
+# schemathesis' own pytest integration (``from_fixture``) does not run under pytest 9, so each
+# operation is one test driving hypothesis over the operation's strategy.
+@pytest.mark.parametrize("label", operations())
+def test_the_app_keeps_to_its_description(
+    label: str, tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    described = schemathesis.openapi.from_path(SPEC_PATH)
+    described.app = make_app(tmp_path, database_url, monkeypatch)
+    operation = described.find_operation_by_label(label)
+    assert operation is not None
+    excluded: list[Any] = (
+        [positive_data_acceptance] if label in POSITIVE_DATA_MAY_BE_REFUSED else []
+    )
+
+    @given(case=operation.as_strategy(), source=st.sampled_from(SOURCES))
+    @settings(
+        max_examples=30,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    def keeps_to_it(case: schemathesis.Case, source: str) -> None:
+        if "source" in (case.path_parameters or {}):
+            case.path_parameters = {**(case.path_parameters or {}), "source": source}
+        case.call_and_validate(headers=CREDENTIALS, excluded_checks=excluded)
+
+    keeps_to_it()
