@@ -12,8 +12,10 @@ from typing import Any
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # Seven or more digits, allowing the separators people write phone numbers with;
-# ISO dates (every log line's timestamp starts with one) are not phone numbers.
-PHONE = re.compile(r"(?<![\w.-])(?!\d{4}-\d\d-\d\d)\+?\d[\d ()\-.]{5,}\d(?![\w.])")
+# ISO dates and seconds with a fraction (timestamps are everywhere) are not phone numbers.
+PHONE = re.compile(
+    r"(?<![\w.-])(?!\d{4}-\d\d-\d\d|\d{1,2}\.\d{3,6}(?!\d))\+?\d[\d ()\-.]{5,}\d(?![\w.])"
+)
 # Anything shaped like a signature or a key after a well-known prefix.
 SIGNATURE = re.compile(
     r"(?i)(sha(?:1|256|512)=|v1[,=]|IWS [^:\s]+:|whsec_|signature[\"'=: ]+)[A-Za-z0-9+/=_\-]{8,}"
