@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from flask import (
     Blueprint,
@@ -19,13 +19,20 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
+from bridge.logs import Redactor
 from bridge.rules.preview import PreviewError, preview
 from bridge.sources.base import PayloadInvalid
 from bridge.store import queries
 from bridge.store.replay import ReplayRefused, replay_event
 from bridge.web import ui_queries
 from bridge.web.runtime_access import runtime
-from bridge.web.ui_explain import explain_rules, redact_rows, redactor_for, task_link
+from bridge.web.ui_explain import (
+    RuleExplanation,
+    explain_rules,
+    redact_rows,
+    redactor_for,
+    task_link,
+)
 from bridge.web.ui_forms import EventFilters
 
 log = logging.getLogger(__name__)
@@ -35,10 +42,14 @@ CONTENT_TYPES = (
     "application/x-www-form-urlencoded",
     "multipart/form-data; boundary=",
 )
+RULE_CHOICES: dict[str, Literal["current", "original"]] = {
+    "current": "current",
+    "original": "original",
+}
 IVVY_VERDICTS = {"ok": "reachable", "unreachable": "unreachable", "unchecked": "unknown"}
 
 
-def _redactor():  # type: ignore[no-untyped-def]
+def _redactor() -> Redactor:
     rt = runtime()
     return redactor_for([*rt.secret_values(), rt.settings.admin_token])
 
@@ -124,13 +135,22 @@ def event_page(event_id: str) -> str:
         stored=found["event"] or {},
         data_json=_pretty(found["event"], "data"),
         previous_json=_pretty(found["event"], "previous_data"),
-        explanations=explain_rules(rt.config, found["event"]),
+        explanations=_explanations(found["event"]),
         rules_changed=found["rules_digest"] not in (None, rt.config.rules_digest),
         deliveries=deliveries,
         jobs=redact_rows(found["jobs"], redact),
         attempts=redact_rows(found["attempts"], redact),
         active_job=bool(active),
     )
+
+
+def _explanations(stored: dict[str, Any] | None) -> list[RuleExplanation] | None:
+    """The current rules' verdicts on a stored event; None when they cannot be re-run."""
+    try:
+        return explain_rules(runtime().config, stored)
+    except Exception as exc:  # an event stored by an older version may not load any more
+        log.warning("rules could not be re-run", extra={"error_type": type(exc).__name__})
+        return None
 
 
 def _pretty(stored: dict[str, Any] | None, key: str) -> str:
@@ -140,12 +160,12 @@ def _pretty(stored: dict[str, Any] | None, key: str) -> str:
 
 def replay(event_id: str) -> BaseResponse:
     """Queue the event again with the current or the original rules."""
-    rules = request.form.get("rules", "current")
-    if rules not in ("current", "original"):
+    rules = RULE_CHOICES.get(request.form.get("rules", "current"))
+    if rules is None:
         abort(400, "Choose the current or the original rules.")
     rt = runtime()
     try:
-        result = replay_event(rt.engine, event_id, rules=rules, now=rt.clock())  # type: ignore[arg-type]
+        result = replay_event(rt.engine, event_id, rules=rules, now=rt.clock())
     except LookupError:
         abort(404, "There is no event with that id.")
     except ReplayRefused as exc:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 import requests
@@ -145,7 +145,7 @@ def browser_required() -> bool:
     return os.environ.get("CI") == "true" or os.environ.get("BRIDGE_REQUIRE_BROWSER") == "1"
 
 
-def _no_browser(reason: str) -> None:
+def _no_browser(reason: str) -> NoReturn:
     if browser_required():
         pytest.fail(reason)
     pytest.skip(reason)
