@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.alerts import start_alert_watch
 from bridge.circuit import CircuitBreaker
+from bridge.config.loader import LEASE_MARGIN_SECONDS
 from bridge.delivery.directory import Directory
 from bridge.delivery.runner import JobResult, JobRunner
 from bridge.ivvy.client import CallRecord
@@ -150,13 +151,14 @@ class Worker:
                     "job failed unexpectedly", extra={"job": job.id, "event_id": job.event_id}
                 )
                 result = JobResult("retry", f"internal error: {type(exc).__name__}")
-            self._save_attempts(job, slot.calls, started, real_started)
-            self._settle(job, result, slot.calls)
-            observe_job(self.runtime.engine, job, result, slot.calls, started=started)
-            return result
         finally:
+            # From here on the job is settled, not run: heartbeats and a graceful
+            # stop leave it alone.
             with self._lock:
                 self._inflight.pop(job.id, None)
+        self._settle(job, result, self._attempt_rows(job, slot.calls, started, real_started))
+        observe_job(self.runtime.engine, job, result, slot.calls, started=started)
+        return result
 
     # -- internals -----------------------------------------------------------
 
@@ -196,71 +198,57 @@ class Worker:
         self.process(job, slot)
         return True
 
-    def _settle(self, job: ClaimedJob, result: JobResult, calls: list[CallRecord]) -> None:
+    def _settle(self, job: ClaimedJob, result: JobResult, calls: list[dict[str, object]]) -> None:
         now = self.clock()
         if result.ivvy_failure:
             self.breaker.record_failure(now)
-        elif any(call.status is not None for call in calls):
+        elif any(call["status"] is not None for call in calls):
             self.breaker.record_success()  # iVvy answered, even if it refused
         else:
             self.breaker.cancel()
         context = {"job": job.id, "event_id": job.event_id, "worker": self.worker_id}
+        # One transaction settles the job with everything the run wants remembered.
+        also = [*result.writes, *([insert(attempts).values(calls)] if calls else [])]
         if result.outcome == "lost":
             log.warning("lease lost; the job is another worker's now", extra=context)
-            return
-        if result.outcome == "done":
-            if self.queue.complete(job.id, self.worker_id, now=now):
+        elif result.outcome == "done":
+            if self.queue.complete(job.id, self.worker_id, now=now, also=also):
                 log.info("job done", extra={**context, "attempts": job.attempts + 1})
-            else:
-                log.warning("job completed after its lease was lost", extra=context)
-            return
-        if result.outcome == "retry":
-            run_at = self.policy.next_run(
-                attempts_made=job.attempts + 1,
-                now=now,
-                created_at=job.created_at,
-                retry_after=result.retry_after,
-                rand=self.rand,
-            )
-            if run_at is not None:
-                if self.queue.retry(
-                    job.id, self.worker_id, run_at=run_at, error=result.error or "", now=now
-                ):
-                    log.info("job will retry", extra={**context, "run_at": run_at.isoformat()})
                 return
-            reason = f"gave up after {job.attempts + 1} attempts: {result.error}"
+            log.warning("job completed after its lease was lost", extra=context)
+        elif result.outcome == "retry" and (run_at := self._next_run(job, result, now)):
+            if self.queue.retry(
+                job.id, self.worker_id, run_at=run_at, error=result.error or "", now=now, also=also
+            ):
+                log.info("job will retry", extra={**context, "run_at": run_at.isoformat()})
+                return
         else:
-            reason = result.error or "permanent failure"
-        self._kill(job, reason, result.event_state, now, context)
+            if result.outcome == "retry":
+                reason = f"gave up after {job.attempts + 1} attempts: {result.error}"
+            else:
+                reason = result.error or "permanent failure"
+            dead = update(events).where(events.c.id == job.event_id)
+            also.append(dead.values(state=result.event_state, last_error=reason, updated_at=now))
+            if self.queue.kill(job.id, self.worker_id, error=reason, now=now, also=also):
+                log.warning("job dead", extra={**context, "reason": reason})
+                return
+        self._save_attempts(job.id, calls)  # not ours any more: keep at least the call log
 
-    def _kill(
-        self,
-        job: ClaimedJob,
-        reason: str,
-        event_state: str,
-        now: datetime,
-        context: dict[str, object],
-    ) -> None:
-        if self.queue.kill(job.id, self.worker_id, error=reason, now=now):
-            with self.runtime.engine.begin() as conn:
-                conn.execute(
-                    update(events)
-                    .where(events.c.id == job.event_id)
-                    .values(state=event_state, last_error=reason, updated_at=now)
-                )
-            log.warning("job dead", extra={**context, "reason": reason})
+    def _next_run(self, job: ClaimedJob, result: JobResult, now: datetime) -> datetime | None:
+        return self.policy.next_run(
+            attempts_made=job.attempts + 1,
+            now=now,
+            created_at=job.created_at,
+            retry_after=result.retry_after,
+            rand=self.rand,
+        )
 
-    def _save_attempts(
-        self,
-        job: ClaimedJob,
-        calls: list[CallRecord],
-        started: datetime,
-        real_started: datetime,
-    ) -> None:
-        if not calls:
-            return
+    @staticmethod
+    def _attempt_rows(
+        job: ClaimedJob, calls: list[CallRecord], started: datetime, real_started: datetime
+    ) -> list[dict[str, object]]:
         # Calls are timed by the client's own clock; the log uses the worker's.
-        rows = [
+        return [
             {
                 "job_id": job.id,
                 "event_id": job.event_id,
@@ -272,11 +260,15 @@ class Worker:
             }
             for call in calls
         ]
+
+    def _save_attempts(self, job_id: int, rows: list[dict[str, object]]) -> None:
+        if not rows:
+            return
         try:
             with self.runtime.engine.begin() as conn:
                 conn.execute(insert(attempts), rows)
         except SQLAlchemyError:
-            log.warning("could not record attempts", extra={"job": job.id}, exc_info=True)
+            log.warning("could not record attempts", extra={"job": job_id}, exc_info=True)
 
     def _heartbeats(self) -> None:
         interval = max(0.5, self.lease_seconds / 3)
@@ -292,16 +284,24 @@ class Worker:
             except SQLAlchemyError:
                 log.warning("heartbeat failed", exc_info=True)
                 continue
-            for lost in set(ids) - kept:
-                log.warning("lease lost", extra={"job": lost, "worker": self.worker_id})
+            with self._lock:
+                # A job settled meanwhile is no longer in flight: its lease ended normally.
+                lost = [job_id for job_id in ids if job_id not in kept and job_id in self._inflight]
+            for job_id in lost:
+                log.warning("lease lost", extra={"job": job_id, "worker": self.worker_id})
 
     def _release_inflight(self) -> int:
+        # These jobs' threads are still running, perhaps inside a call to iVvy that
+        # will land after this process is gone: nobody may run them again before
+        # that call is over, just as if the lease had run out.
+        now = self.clock()
+        hold = timedelta(seconds=sum(self.runtime.config.ivvy.timeout) + LEASE_MARGIN_SECONDS)
         with self._lock:
             left = list(self._inflight)
         released = 0
         for job_id in left:
             try:
-                released += self.queue.release(job_id, self.worker_id, now=self.clock())
+                released += self.queue.release(job_id, self.worker_id, now=now, run_at=now + hold)
             except SQLAlchemyError:
                 log.warning("could not release a job", extra={"job": job_id}, exc_info=True)
         return released

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import Update, insert, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bridge.store.queue import Lease
@@ -23,9 +23,9 @@ def marker_for(event_id: str, rule: str) -> str:
 
 @dataclass
 class DeliveryRecord:
-    """A delivery row as the runner works with it."""
+    """A delivery row as the runner works with it; ``id`` is None until first written."""
 
-    id: int
+    id: int | None
     event_id: str
     rule: str
     state: str  # pending | creating_lead | creating_task | done | failed
@@ -37,34 +37,37 @@ class DeliveryRecord:
     error: str | None
 
 
+class DeliveryConflict(Exception):
+    """Another run created this delivery's row first: two runs of one event at once."""
+
+
 class DeliveryStore:
     """Reads and writes delivery rows; every write is its own short transaction."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def get_or_create(self, event_id: str, rule: str, now: datetime) -> DeliveryRecord:
-        """The row for (event, rule), created pending if this is the first time."""
-        existing = self._get(event_id, rule)
-        if existing is not None:
-            return existing
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    insert(deliveries).values(
-                        event_id=event_id,
-                        rule=rule,
-                        state="pending",
-                        marker=marker_for(event_id, rule),
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-        except IntegrityError:
-            pass  # another run created it first; read theirs
+    def get_or_new(self, event_id: str, rule: str) -> DeliveryRecord:
+        """The row for (event, rule), or a new pending record that is stored on first write.
+
+        Nothing is written for a delivery before the first step that must be
+        remembered (a fenced write before iVvy creates something).
+        """
         found = self._get(event_id, rule)
-        assert found is not None
-        return found
+        if found is not None:
+            return found
+        return DeliveryRecord(
+            id=None,
+            event_id=event_id,
+            rule=rule,
+            state="pending",
+            marker=marker_for(event_id, rule),
+            contact_id=None,
+            lead_id=None,
+            task_id=None,
+            task=None,
+            error=None,
+        )
 
     def _get(self, event_id: str, rule: str) -> DeliveryRecord | None:
         with self.engine.connect() as conn:
@@ -98,19 +101,58 @@ class DeliveryStore:
         """Write ``values`` to the row (and to the record) before the next step runs.
 
         With a ``lease``, the write happens only if the job is still this worker's
-        (renewing it in the same transaction); LeaseLost otherwise.
+        (renewing it in the same transaction); LeaseLost otherwise.  A record
+        never written before is inserted; DeliveryConflict if another run did first.
         """
         with self.engine.begin() as conn:
             if lease is not None:
                 lease.renew(conn, now)
-            conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id == record.id)
-                .values(updated_at=now, **values)
-            )
+            if record.id is None:
+                record.id = self._insert(conn, record, now, values)
+            else:
+                conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id == record.id)
+                    .values(updated_at=now, **values)
+                )
         for key, value in values.items():
             if hasattr(record, key):
                 setattr(record, key, value)
+
+    @staticmethod
+    def _insert(conn: Connection, record: DeliveryRecord, now: datetime, values: Any) -> int:
+        row = {
+            "event_id": record.event_id,
+            "rule": record.rule,
+            "state": record.state,
+            "marker": record.marker,
+            "contact_id": record.contact_id,
+            "lead_id": record.lead_id,
+            "task_id": record.task_id,
+            "task": record.task,
+            "error": record.error,
+            "created_at": now,
+            "updated_at": now,
+            **values,
+        }
+        try:
+            with conn.begin_nested():
+                inserted = conn.execute(insert(deliveries).values(**row).returning(deliveries.c.id))
+                return int(inserted.scalar_one())
+        except IntegrityError:
+            raise DeliveryConflict(
+                f"another run is delivering rule {record.rule} of this event"
+            ) from None
+
+    def done(self, record: DeliveryRecord, task_id: int, now: datetime) -> Update:
+        """The statement that marks the delivery done, for the caller's settling transaction."""
+        record.state, record.task_id, record.error = "done", task_id, None
+        assert record.id is not None, "a task is created only after the delivery was stored"
+        return (
+            update(deliveries)
+            .where(deliveries.c.id == record.id)
+            .values(state="done", task_id=task_id, error=None, updated_at=now)
+        )
 
     def for_event(self, event_id: str) -> list[dict[str, Any]]:
         """Every delivery of an event, as dicts (for the admin API and status pages)."""

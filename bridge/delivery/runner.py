@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Executable, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bridge.config import Config
 from bridge.delivery.directory import Directory
 from bridge.delivery.owners import OwnerUnavailable
-from bridge.delivery.records import DeliveryRecord, DeliveryStore
+from bridge.delivery.records import DeliveryConflict, DeliveryRecord, DeliveryStore
 from bridge.delivery.tasks import TaskCreator
 from bridge.events import Event
 from bridge.ivvy.client import IvvyClient
@@ -36,7 +36,8 @@ class JobResult:
     ``lost``: the job's lease went to another worker, which settles it; this
     worker leaves it alone.  ``ivvy_failure``: iVvy failed transiently (this
     counts towards the circuit breaker).  ``event_state``: the event's state
-    when the job dies.
+    when the job dies.  ``writes``: statements to commit with the job's outcome
+    (deliveries done, the event's state), only while the worker still owns it.
     """
 
     outcome: Literal["done", "retry", "dead", "lost"]
@@ -44,6 +45,7 @@ class JobResult:
     retry_after: float | None = None
     ivvy_failure: bool = False
     event_state: str = "dead"
+    writes: tuple[Executable, ...] = ()
 
 
 class RulesUnavailable(Exception):
@@ -80,29 +82,34 @@ class JobRunner:
         self.creator = TaskCreator(engine, client, directory, clock)
         self.lookups = _VenueLookups(client, directory)
         self.calendar = config.calendar()  # built once: it caches holidays per year
+        self._stored_digests: set[str] = set()
 
     def run(self, job: ClaimedJob, lease: Lease | None = None) -> JobResult:
         """Process the job's event; transient iVvy failures come back as ``retry``."""
+        done: list[Executable] = []  # deliveries that reached their task during this run
         try:
-            return self._run(job, lease)
-        except LeaseLost as exc:
+            return self._run(job, lease, done)
+        except (LeaseLost, DeliveryConflict) as exc:
             return JobResult("lost", str(exc))
         except RulesUnavailable as exc:
             return JobResult("dead", str(exc))
         except IvvyError as exc:
             # Raised outside a delivery: a venue lookup while evaluating the rules.
             if exc.retryable:
-                self._set_event(job.event_id, state="retrying", last_error=str(exc))
-                return JobResult("retry", str(exc), exc.retry_after, ivvy_failure=True)
-            return JobResult("dead", str(exc))
+                writes = (*done, *self._event_writes(job, "retrying", str(exc), None))
+                return JobResult(
+                    "retry", str(exc), exc.retry_after, ivvy_failure=True, writes=writes
+                )
+            return JobResult("dead", str(exc), writes=tuple(done))
 
-    def _run(self, job: ClaimedJob, lease: Lease | None) -> JobResult:
-        row = self._event_row(job.event_id)
-        if row is None or row["event"] is None:
+    def _run(self, job: ClaimedJob, lease: Lease | None, done: list[Executable]) -> JobResult:
+        payload, first_digest = job.event, job.event_rules_digest
+        if payload is None:
+            payload, first_digest = self._event_row(job.event_id)
+        if payload is None:
             return JobResult("dead", "the event has no parsed payload to run rules on")
-        event = Event.from_json(row["event"])
-        rules, digest = self._rules(job, row["rules_digest"])
-        self._set_event(job.event_id, state="processing", rules_digest=digest)
+        event = Event.from_json(payload)
+        rules, digest = self._rules(job, first_digest)
         outcomes = evaluate(
             event,
             rules,
@@ -110,14 +117,14 @@ class JobRunner:
             calendar=self.calendar,
             lookups=self.lookups,
         )
-        states: list[str] = []
+        delivered = 0
         failures: list[str] = []
         for outcome in outcomes:
             if not outcome.matched:
                 continue
-            record = self.store.get_or_create(job.event_id, outcome.rule, self.clock())
+            record = self.store.get_or_new(job.event_id, outcome.rule)
             if record.state == "done":
-                states.append("done")
+                delivered += 1
                 continue
             if record.state == "failed":
                 # Failed for good in an earlier run; a replay puts it back to pending.
@@ -126,36 +133,51 @@ class JobRunner:
             try:
                 if outcome.error or outcome.plan is None:
                     raise OwnerUnavailable(outcome.error or "the rule produced no task")
-                self.creator.deliver(record, outcome.plan, lease)
-                states.append("done")
+                task_id = self.creator.deliver(record, outcome.plan, lease)
+                done.append(self.store.done(record, task_id, self.clock()))
+                delivered += 1
             except IvvyError as exc:
-                if exc.retryable:
-                    self._set_event(job.event_id, state="retrying", last_error=str(exc))
-                    return JobResult("retry", str(exc), exc.retry_after, ivvy_failure=True)
-                failures.append(self._fail(record, outcome.rule, str(exc)))
+                if not exc.retryable:
+                    failures.append(self._fail(record, outcome.rule, str(exc)))
+                    continue
+                writes = (*done, *self._event_writes(job, "retrying", str(exc), digest))
+                return JobResult(
+                    "retry", str(exc), exc.retry_after, ivvy_failure=True, writes=writes
+                )
             except (OwnerUnavailable, TaskPayloadInvalid) as exc:
                 failures.append(self._fail(record, outcome.rule, str(exc)))
         if failures:
             reason = "; ".join(failures)
-            self._set_event(job.event_id, state="failed", last_error=reason)
-            return JobResult("dead", reason, event_state="failed")
-        self._set_event(job.event_id, state="done" if states else "no_match", last_error=None)
-        return JobResult("done")
+            writes = (*done, *self._event_writes(job, "failed", reason, digest))
+            return JobResult("dead", reason, event_state="failed", writes=writes)
+        state = "done" if delivered else "no_match"
+        return JobResult("done", writes=(*done, *self._event_writes(job, state, None, digest)))
 
     def _fail(self, record: DeliveryRecord, rule: str, reason: str) -> str:
         """Mark a delivery failed for good (no retry: a person must act); the job's reason."""
         self.store.update(record, self.clock(), state="failed", error=reason)
         return f"rule {rule}: {reason}"
 
-    def _event_row(self, event_id: str) -> Any:
-        with self.engine.connect() as conn:
-            return (
-                conn.execute(
-                    select(events.c.event, events.c.rules_digest).where(events.c.id == event_id)
-                )
-                .mappings()
-                .one_or_none()
+    def _event_writes(
+        self, job: ClaimedJob, state: str, error: str | None, digest: str | None
+    ) -> tuple[Executable, ...]:
+        """The event's new state, and (on its first run only) the rules it ran with."""
+        statement = update(events).where(events.c.id == job.event_id)
+        writes: list[Executable] = [
+            statement.values(state=state, last_error=error, updated_at=self.clock())
+        ]
+        if digest is not None:
+            writes.append(
+                statement.where(events.c.rules_digest.is_(None)).values(rules_digest=digest)
             )
+        return tuple(writes)
+
+    def _event_row(self, event_id: str) -> tuple[dict[str, Any] | None, str | None]:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(events.c.event, events.c.rules_digest).where(events.c.id == event_id)
+            ).one_or_none()
+        return (row[0], row[1]) if row is not None else (None, None)
 
     def _rules(self, job: ClaimedJob, first_digest: str | None) -> tuple[Sequence[Any], str]:
         """The current rules, or (for a pinned replay) the ones the event first ran with."""
@@ -168,7 +190,9 @@ class JobRunner:
             if text is None:
                 raise RulesUnavailable("the rules this event first ran with are no longer stored")
             return pinned_rules(text), job.rules_digest
-        self._remember_rules(current.rules_digest, json.dumps(current.rules_data))
+        if current.rules_digest not in self._stored_digests:
+            self._remember_rules(current.rules_digest, json.dumps(current.rules_data))
+            self._stored_digests.add(current.rules_digest)
         return current.rules, first_digest or current.rules_digest
 
     def _remember_rules(self, digest: str, text: str) -> None:
@@ -184,18 +208,6 @@ class JobRunner:
                     )
             except IntegrityError:
                 pass  # stored by another worker meanwhile
-
-    def _set_event(self, event_id: str, **values: Any) -> None:
-        values["updated_at"] = self.clock()
-        with self.engine.begin() as conn:
-            statement = update(events).where(events.c.id == event_id)
-            if "rules_digest" in values:
-                # Only the first run records which rules the event ran with.
-                first = values.pop("rules_digest")
-                conn.execute(
-                    statement.where(events.c.rules_digest.is_(None)).values(rules_digest=first)
-                )
-            conn.execute(statement.values(**values))
 
 
 def pinned_rules(text: str) -> list[Any]:

@@ -24,11 +24,12 @@ class TaskCreator:
     Exactly-once rests on two writes around the one call that is not
     idempotent: the delivery is marked ``creating_task`` (with the body and
     its marker) before ``addOrUpdateTask`` is sent, and ``done`` with the
-    task id after.  A delivery that has a body stored may have been sent
-    before (the answer lost, the worker killed, a replay after a failure),
-    so it first lists the owner's tasks and looks for the marker; only when
-    it is absent is the task created.  The ``creating_task`` write also
-    renews the job's lease, so a worker that lost its job sends nothing.
+    task id after (in the transaction that settles the job).  A delivery
+    that has a body stored may have been sent before (the answer lost, the
+    worker killed, a replay after a failure), so it first lists the owner's
+    tasks and looks for the marker; only when it is absent is the task created.
+    The ``creating_task`` write also renews the job's lease, so a worker that
+    lost its job sends nothing.
     """
 
     def __init__(
@@ -45,14 +46,18 @@ class TaskCreator:
         self.store = DeliveryStore(engine)
         self.owners = OwnerResolver(client, self.store, clock)
 
-    def deliver(self, record: DeliveryRecord, plan: TaskPlan, lease: Lease | None = None) -> None:
-        """Bring one delivery to ``done`` (or raise: OwnerUnavailable, IvvyError, LeaseLost)."""
+    def deliver(self, record: DeliveryRecord, plan: TaskPlan, lease: Lease | None = None) -> int:
+        """The id of the delivery's task, created now unless an earlier attempt did.
+
+        Raises OwnerUnavailable, TaskPayloadInvalid, IvvyError or LeaseLost.  The
+        caller records ``done`` (see ``DeliveryStore.done``); until it does, a
+        later run finds the task again through its marker.
+        """
         owner = self.owners.resolve(plan.owner, record, lease)
         if record.task:
             found = self._find_task(record.task, record.marker)
             if found is not None:
-                self.store.update(record, self.clock(), state="done", task_id=found, error=None)
-                return
+                return found
         if record.state == "creating_task" and record.task:
             body = record.task  # the same task as before: same assignee, same due time
         else:
@@ -67,8 +72,7 @@ class TaskCreator:
             owner_id=owner.id,
             venue_id=owner.venue_id,
         )
-        task_id = self.client.add_or_update_task(body)
-        self.store.update(record, self.clock(), state="done", task_id=task_id, error=None)
+        return self.client.add_or_update_task(body)
 
     def _body(self, record: DeliveryRecord, plan: TaskPlan, owner: ResolvedOwner) -> dict[str, Any]:
         described = replace(plan, description=f"{plan.description}\n\n{record.marker}".strip())

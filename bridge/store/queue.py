@@ -2,16 +2,21 @@
 
 PostgreSQL claims with ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)
 RETURNING``; SQLite runs the same statement inside ``BEGIN IMMEDIATE`` (the
-engine's begin hook), which serialises claimers.
+engine's begin hook), which serialises claimers.  Every write commits (and, on
+SQLite with ``synchronous=FULL``, syncs to disk), so a job run costs as few of
+them as possible: the claim also reads the event, and settling a job carries the
+caller's other writes (``also``) in the same transaction, applied only while the
+worker still owns the job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Executable, and_, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.store.tables import events, jobs
@@ -31,6 +36,9 @@ class ClaimedJob:
     claims: int
     created_at: datetime
     rules_digest: str | None
+    # The event as stored with the job (Event.to_json()) and the rules it first ran with.
+    event: dict[str, Any] | None = None
+    event_rules_digest: str | None = None
 
 
 class LeaseLost(Exception):
@@ -107,22 +115,39 @@ class Queue:
             claimed = [ClaimedJob(*row) for row in rows]
             poisoned = [job for job in claimed if job.claims - job.attempts > MAX_CRASHES]
             for job in poisoned:
-                crashes = job.claims - job.attempts - 1  # this claim is not one of them
-                reason = (
-                    f"its worker stopped {crashes} times while running it; "
-                    "check the worker logs, fix the cause and replay"
-                )
-                conn.execute(
-                    update(jobs)
-                    .where(jobs.c.id == job.id)
-                    .values(state="dead", finished_at=now, lease_owner=None, last_error=reason)
-                )
-                conn.execute(
-                    update(events)
-                    .where(events.c.id == job.event_id)
-                    .values(state="dead", last_error=reason, updated_at=now)
-                )
-        return [job for job in claimed if job not in poisoned]
+                self._bury(conn, job, now)
+            kept = [job for job in claimed if job not in poisoned]
+            return [self._with_event(conn, job, now) for job in kept]
+
+    @staticmethod
+    def _bury(conn: Connection, job: ClaimedJob, now: datetime) -> None:
+        crashes = job.claims - job.attempts - 1  # this claim is not one of them
+        reason = (
+            f"its worker stopped {crashes} times while running it; "
+            "check the worker logs, fix the cause and replay"
+        )
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job.id)
+            .values(state="dead", finished_at=now, lease_owner=None, last_error=reason)
+        )
+        conn.execute(
+            update(events)
+            .where(events.c.id == job.event_id)
+            .values(state="dead", last_error=reason, updated_at=now)
+        )
+
+    @staticmethod
+    def _with_event(conn: Connection, job: ClaimedJob, now: datetime) -> ClaimedJob:
+        row = conn.execute(
+            update(events)
+            .where(events.c.id == job.event_id)
+            .values(state="processing", updated_at=now)
+            .returning(events.c.event, events.c.rules_digest)
+        ).one_or_none()
+        if row is None:
+            return job
+        return replace(job, event=row[0], event_rules_digest=row[1])
 
     def _owned(self, job_id: int, worker_id: str) -> object:
         return and_(jobs.c.id == job_id, jobs.c.lease_owner == worker_id, jobs.c.state == "running")
@@ -145,16 +170,33 @@ class Queue:
             ).all()
         return {row[0] for row in rows}
 
-    def complete(self, job_id: int, worker_id: str, *, now: datetime) -> bool:
-        """Mark the job done, only if this worker still owns it."""
-        return self._finish(job_id, worker_id, now=now, state="done", error=None)
+    def complete(
+        self, job_id: int, worker_id: str, *, now: datetime, also: Sequence[Executable] = ()
+    ) -> bool:
+        """Mark the job done, only if this worker still owns it (then run ``also`` too)."""
+        return self._finish(job_id, worker_id, now=now, state="done", error=None, also=also)
 
-    def kill(self, job_id: int, worker_id: str, *, error: str, now: datetime) -> bool:
+    def kill(
+        self,
+        job_id: int,
+        worker_id: str,
+        *,
+        error: str,
+        now: datetime,
+        also: Sequence[Executable] = (),
+    ) -> bool:
         """Mark the job dead (no more attempts), with the reason a person will read."""
-        return self._finish(job_id, worker_id, now=now, state="dead", error=error)
+        return self._finish(job_id, worker_id, now=now, state="dead", error=error, also=also)
 
     def _finish(
-        self, job_id: int, worker_id: str, *, now: datetime, state: str, error: str | None
+        self,
+        job_id: int,
+        worker_id: str,
+        *,
+        now: datetime,
+        state: str,
+        error: str | None,
+        also: Sequence[Executable],
     ) -> bool:
         with self.engine.begin() as conn:
             result = conn.execute(
@@ -169,10 +211,17 @@ class Queue:
                     last_error=error,
                 )
             )
-        return result.rowcount == 1
+            return _also(conn, result.rowcount == 1, also)
 
     def retry(
-        self, job_id: int, worker_id: str, *, run_at: datetime, error: str, now: datetime
+        self,
+        job_id: int,
+        worker_id: str,
+        *,
+        run_at: datetime,
+        error: str,
+        now: datetime,
+        also: Sequence[Executable] = (),
     ) -> bool:
         """Count the attempt and put the job back to run again at ``run_at``."""
         with self.engine.begin() as conn:
@@ -188,17 +237,22 @@ class Queue:
                     last_error=error,
                 )
             )
-        return result.rowcount == 1
+            return _also(conn, result.rowcount == 1, also)
 
-    def release(self, job_id: int, worker_id: str, *, now: datetime) -> bool:
-        """Give a job back unfinished (graceful stop): ready now, the claim not held against it."""
+    def release(
+        self, job_id: int, worker_id: str, *, now: datetime, run_at: datetime | None = None
+    ) -> bool:
+        """Give a job back unfinished (graceful stop), the claim not held against it.
+
+        ``run_at`` (default now) holds it back while a call it started may still land.
+        """
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(jobs)
                 .where(self._owned(job_id, worker_id))  # type: ignore[arg-type]
                 .values(
                     state="ready",
-                    run_at=now,
+                    run_at=run_at or now,
                     claims=jobs.c.claims - 1,
                     lease_owner=None,
                     lease_expires_at=None,
@@ -217,3 +271,11 @@ class Queue:
         if oldest is None:
             return int(count), None
         return int(count), max(0.0, (now - oldest).total_seconds())
+
+
+def _also(conn: Connection, owned: bool, statements: Sequence[Executable]) -> bool:
+    """Run the caller's statements when the job was still ours; returns ``owned``."""
+    if owned:
+        for statement in statements:
+            conn.execute(statement)
+    return owned

@@ -32,6 +32,7 @@ COMPANY_RULE = """
 """
 
 MARKER = re.compile(r"\[bridge (ev_[0-9a-z]+) [0-9a-f]{8}\]")
+PAST = "2000-01-01 00:00:00"  # a time to write with plain SQL, to make something due now
 LEASE_SECONDS = 12  # the least the config allows with these timeouts (0.5 + 1 + 10 s)
 
 
@@ -156,6 +157,12 @@ def rows(engine: Engine, sql: str, **params: Any) -> list[Any]:
 def set_faults(sandbox_url: str, **knobs: Any) -> None:
     """Set the sandbox's fault knobs."""
     requests.post(f"{sandbox_url}/_sandbox/faults", json=knobs, timeout=5).raise_for_status()
+
+
+def calls(sandbox_url: str, action: str) -> list[dict[str, Any]]:
+    """The sandbox's log of calls to one action."""
+    log = requests.get(f"{sandbox_url}/_sandbox/calls", timeout=30).json()
+    return [call for call in log if call["action"] == action]
 
 
 def log_lines(output: str) -> Iterator[dict[str, Any]]:

@@ -12,6 +12,7 @@ from bridge.ivvy.sandbox import SandboxServer
 from bridge.store.db import build_engine
 from bridge.store.queue import MAX_CRASHES
 from tests.faults.support import (
+    PAST,
     enqueue_events,
     job_states,
     process_env,
@@ -91,7 +92,7 @@ def test_a_job_that_kills_its_worker_every_time_is_dead_with_a_reason(
         with engine.begin() as conn:
             conn.execute(
                 text("UPDATE jobs SET lease_expires_at = :past WHERE state = 'running'"),
-                {"past": "2000-01-01 00:00:00"},
+                {"past": PAST},
             )
     set_faults(sandbox.url, latency_ms=0)
     others = enqueue_events(engine, 3, start=100)
