@@ -7,6 +7,7 @@ the admin API share them.  Datetimes in results are ISO 8601 strings in UTC.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -18,9 +19,18 @@ from bridge.store.inbox import enqueue
 from bridge.store.pruning import prune
 from bridge.store.tables import deliveries, events, jobs, rule_sets
 
-__all__ = ["dead_jobs", "prune", "replay", "replay_report"]
+__all__ = [
+    "ReplayRefused",
+    "Replayed",
+    "dead_jobs",
+    "prune",
+    "replay",
+    "replay_event",
+    "replay_report",
+]
 
 ACTIVE_JOB_STATES = ("ready", "running")
+NO_SUCH_EVENT = "no such event"
 MAX_DEAD = 500
 
 
@@ -62,7 +72,7 @@ def _refusal(conn: Connection, event_id: str, rules: str) -> tuple[str | None, s
         .with_for_update()  # two replays of one event queue one job between them
     ).one_or_none()
     if row is None:
-        return "no such event", None
+        return NO_SUCH_EVENT, None
     if row.event is None:
         return "the delivery could not be parsed, so there is nothing to replay", None
     active = conn.execute(
@@ -82,25 +92,88 @@ def _refusal(conn: Connection, event_id: str, rules: str) -> tuple[str | None, s
     return None, digest
 
 
-def _replay_one(
-    engine: Engine, event_id: str, rules: str, now: datetime, dry_run: bool
-) -> str | None:
-    """Replay one event in its own transaction; the reason it was skipped, or None."""
+class ReplayRefused(ValueError):
+    """The event cannot be replayed now; the message says why and is safe to show."""
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """What replaying one event did."""
+
+    event_id: str
+    job_id: int
+    reset_deliveries: int  # failed deliveries put back to pending
+    kept_deliveries: int  # deliveries left alone (done ones, mostly)
+    rules_digest: str | None  # pinned rules, or None for the current ones
+
+    def to_json(self) -> dict[str, object]:
+        """The result as the admin API answers it."""
+        return {
+            "event": self.event_id,
+            "job": self.job_id,
+            "reset_deliveries": self.reset_deliveries,
+            "kept_deliveries": self.kept_deliveries,
+            "rules_digest": self.rules_digest,
+        }
+
+
+def replay_event(
+    engine: Engine,
+    event_id: str,
+    *,
+    rules: Literal["current", "original"] = "current",
+    now: datetime,
+    dry_run: bool = False,
+) -> Replayed | None:
+    """Replay one event in one transaction (see :func:`replay`); None on a dry run.
+
+    Raises LookupError for an unknown event and ReplayRefused when it cannot be
+    replayed now.
+    """
+    if rules not in ("current", "original"):
+        raise ReplayRefused("rules must be 'current' or 'original'")
     with engine.begin() as conn:
         reason, digest = _refusal(conn, event_id, rules)
-        if reason is not None or dry_run:
-            return reason
-        conn.execute(
+        if reason == NO_SUCH_EVENT:
+            raise LookupError(event_id)
+        if reason is not None:
+            raise ReplayRefused(reason)
+        if dry_run:
+            return None
+        reset = conn.execute(
             update(deliveries)
             .where(deliveries.c.event_id == event_id, deliveries.c.state == "failed")
             .values(state="pending", error=None, updated_at=now)
-        )
+        ).rowcount
+        total = conn.execute(
+            select(func.count()).select_from(deliveries).where(deliveries.c.event_id == event_id)
+        ).scalar_one()
         conn.execute(
             update(events)
             .where(events.c.id == event_id)
             .values(state="received", last_error=None, updated_at=now)
         )
         enqueue(conn, event_id, now, rules_digest=digest)
+        job_id = conn.execute(
+            select(func.max(jobs.c.id)).where(jobs.c.event_id == event_id)
+        ).scalar_one()
+    return Replayed(event_id, int(job_id), int(reset), int(total) - int(reset), digest)
+
+
+def _replay_one(
+    engine: Engine,
+    event_id: str,
+    rules: Literal["current", "original"],
+    now: datetime,
+    dry_run: bool,
+) -> str | None:
+    """Replay one event; the reason it was skipped, or None."""
+    try:
+        replay_event(engine, event_id, rules=rules, now=now, dry_run=dry_run)
+    except LookupError:
+        return NO_SUCH_EVENT
+    except ReplayRefused as exc:
+        return str(exc)
     return None
 
 

@@ -179,33 +179,6 @@ def get_event(engine: Engine, event_id: str) -> dict[str, Any] | None:
     return found
 
 
-def dead_jobs(engine: Engine, *, limit: int = 100) -> list[dict[str, Any]]:
-    """Dead jobs, most recently dead first, with their reason and their event's summary.
-
-    Each item: ``job`` (id), ``event_id``, ``finished_at``, ``attempts``,
-    ``reason`` (the job's last_error), ``source``, ``kind``, ``received_at``.
-    """
-    limit = max(1, min(limit, MAX_PAGE))
-    query = (
-        select(
-            jobs.c.id.label("job"),
-            jobs.c.event_id,
-            jobs.c.finished_at,
-            jobs.c.attempts,
-            jobs.c.last_error.label("reason"),
-            events.c.source,
-            events.c.kind,
-            events.c.received_at,
-        )
-        .join(events, events.c.id == jobs.c.event_id)
-        .where(jobs.c.state == "dead")
-        .order_by(jobs.c.finished_at.desc(), jobs.c.id.desc())
-        .limit(limit)
-    )
-    with engine.connect() as conn:
-        return [_jsonable_row(r) for r in conn.execute(query).mappings()]
-
-
 def _bucket(engine: Engine, unit: Literal["hour", "day"]) -> ColumnElement[Any]:
     if engine.dialect.name == "postgresql":
         pattern = 'YYYY-MM-DD"T"HH24:00:00' if unit == "hour" else 'YYYY-MM-DD"T"00:00:00'

@@ -16,7 +16,7 @@ from marshmallow import Schema, ValidationError
 from bridge.rules.preview import PreviewError, preview
 from bridge.sources.base import PayloadInvalid
 from bridge.store import queries
-from bridge.store.replay import ReplayRefused, replay_event
+from bridge.store.maintenance import ReplayRefused, dead_jobs, replay_event
 from bridge.web.api_schemas import (
     counts_query,
     event_filters,
@@ -111,6 +111,7 @@ def replay(event_id: str) -> Response:
     rt = runtime()
     try:
         result = replay_event(rt.engine, event_id, rules=body["rules"], now=rt.clock())
+        assert result is not None  # only a dry run returns None
     except LookupError:
         return error_response(404, "no event with that id")
     except ReplayRefused as exc:
@@ -125,10 +126,10 @@ def replay(event_id: str) -> Response:
 
 
 @bp.get("/jobs/dead")
-def dead_jobs() -> Response:
-    """Dead jobs with their reasons, most recent first."""
+def dead_job_list() -> Response:
+    """Dead jobs not yet replayed, with their reasons, most recent first."""
     args = _load_query(limit_query)
-    return jsonify(jobs=queries.dead_jobs(runtime().engine, limit=args["limit"]))
+    return jsonify(jobs=dead_jobs(runtime().engine, limit=args["limit"]))
 
 
 @bp.get("/queue")

@@ -23,7 +23,7 @@ from bridge.logs import Redactor
 from bridge.rules.preview import PreviewError, preview
 from bridge.sources.base import PayloadInvalid
 from bridge.store import queries
-from bridge.store.replay import ReplayRefused, replay_event
+from bridge.store.maintenance import ReplayRefused, dead_jobs, replay_event
 from bridge.web import ui_queries
 from bridge.web.runtime_access import runtime
 from bridge.web.ui_explain import (
@@ -75,7 +75,7 @@ def overview() -> str:
         "overview.html",
         counts=sorted(counts.items()),
         queue=queries.queue_stats(rt.engine, now=now),
-        dead=redact_rows(queries.dead_jobs(rt.engine, limit=5), _redactor()),
+        dead=redact_rows(dead_jobs(rt.engine, limit=5), _redactor()),
         ivvy=_ivvy_status(),
     )
 
@@ -166,6 +166,7 @@ def replay(event_id: str) -> BaseResponse:
     rt = runtime()
     try:
         result = replay_event(rt.engine, event_id, rules=rules, now=rt.clock())
+        assert result is not None  # only a dry run returns None
     except LookupError:
         abort(404, "There is no event with that id.")
     except ReplayRefused as exc:
