@@ -137,12 +137,14 @@ def main() -> None:
     parser.add_argument("--min-events", type=int, default=300)
     parser.add_argument("--timeout", type=float, default=300)
     args = parser.parse_args()
+    load_at_start = machine.load_average()
     with tempfile.TemporaryDirectory(prefix="bench-drain-") as tmp:
         runs = [one_run(args, Path(tmp), n) for n in args.concurrency]
     path = machine.record(
         "drain",
         {
             "db": args.db,
+            "load_average_at_start": load_at_start,
             "latency_ms": args.latency_ms,
             "runs": runs,
             "target_ratio_at_least": TARGET_RATIO,

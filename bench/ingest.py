@@ -128,6 +128,7 @@ def main() -> None:
         "--max-rps", type=int, default=4000, help="bodies are made for this rate (no reuse)"
     )
     args = parser.parse_args()
+    load_at_start = machine.load_average()
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         root = Path(tmp)
         started = time.monotonic()
@@ -138,6 +139,7 @@ def main() -> None:
         rate = fixed_rate(args, root)
     result = {
         "db": args.db,
+        "load_average_at_start": load_at_start,
         "settings": {
             "gunicorn_workers": args.workers,
             "wrk_connections": args.connections,

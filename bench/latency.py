@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=20, help="the sandbox's, per call")
     parser.add_argument("--concurrency", type=int, default=4, help="worker threads")
     args = parser.parse_args()
+    load_at_start = machine.load_average()
     count = int(args.rate * args.seconds)
     sent = []
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
@@ -98,6 +99,7 @@ def main() -> None:
                 child.stop()
     result: dict[str, Any] = {
         "db": args.db,
+        "load_average_at_start": load_at_start,
         "rate": args.rate,
         "seconds": args.seconds,
         "sandbox_latency_ms": args.latency_ms,

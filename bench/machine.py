@@ -54,6 +54,14 @@ def _git_commit() -> str:
         return "unknown"
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: other work on the machine skews every number."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def describe() -> dict[str, Any]:
     """nproc, memory, CPU model, versions and the commit measured."""
     return {
@@ -65,6 +73,7 @@ def describe() -> dict[str, Any]:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "commit": _git_commit(),
+        "load_average_at_end": load_average(),
     }
 
 

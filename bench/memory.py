@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="worker threads")
     parser.add_argument("--senders", type=int, default=8)
     args = parser.parse_args()
+    load_at_start = machine.load_average()
     snapshots = []
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
         home = Path(tmp)
@@ -103,6 +104,7 @@ def main() -> None:
     peak = max([*last["web_workers_mib"], last["worker_mib"]])
     result = {
         "db": args.db,
+        "load_average_at_start": load_at_start,
         "worker_concurrency": args.concurrency,
         "snapshots": snapshots,
         "target_mib_under": TARGET_MIB,
