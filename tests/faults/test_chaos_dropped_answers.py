@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import requests
 
 from bench import chaos, stack
@@ -16,6 +17,8 @@ from bench.seed import seed_events
 from bridge.ivvy.sandbox import SandboxServer
 from bridge.store.db import build_engine
 from tests.support.processes import wait_for
+
+pytestmark = pytest.mark.slow
 
 EVENTS = 1000 if chaos.LONG else 200
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -17,6 +18,8 @@ from bench.senders import Senders
 from bridge.ivvy.sandbox import SandboxServer
 from bridge.store.db import build_engine
 from tests.support.processes import wait_for
+
+pytestmark = pytest.mark.slow
 
 LOAD_SECONDS = 60 if chaos.LONG else 8
 DOWN_AFTER = 10 if chaos.LONG else 2

@@ -53,6 +53,7 @@ def postgres_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_postgres_restart_under_load_answers_503_and_loses_nothing(
     tmp_path: Path, postgres_url: str
 ) -> None:

@@ -12,9 +12,13 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from bench import chaos, stack
 from bench.senders import Senders
 from bridge.store.db import build_engine
+
+pytestmark = pytest.mark.slow
 
 LOAD_SECONDS = 60 if chaos.LONG else 6
 
