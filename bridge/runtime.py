@@ -29,7 +29,9 @@ class Runtime:
     database: EngineHolder = field(init=False)
 
     def __post_init__(self) -> None:
-        self.database = EngineHolder(self.settings.database_url)
+        self.database = EngineHolder(
+            self.settings.database_url, timeout_seconds=self.settings.db_timeout
+        )
 
     @classmethod
     def from_env(cls, settings: Settings | None = None) -> Runtime:

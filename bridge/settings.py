@@ -35,6 +35,8 @@ class Settings:
     port: int = 8000
     # Seconds a request may take before gunicorn gives up on it.
     web_timeout: int = 30
+    # Seconds a database statement may wait for a lock (or run) before it fails.
+    db_timeout: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -48,4 +50,5 @@ class Settings:
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
             port=_int(env, "PORT", 8000),
             web_timeout=_int(env, "BRIDGE_WEB_TIMEOUT", 30),
+            db_timeout=_int(env, "BRIDGE_DB_TIMEOUT", 10),
         )

@@ -27,7 +27,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transactions out of pysqlite's hands so that ours start with
@@ -37,7 +37,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")  # a 2xx survives power loss
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -46,8 +46,14 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def build_engine(url: str, *, pool_size: int = 5) -> Engine:
-    """A new engine for ``url`` with the settings this project relies on."""
+def build_engine(url: str, *, pool_size: int = 5, timeout_seconds: float | None = None) -> Engine:
+    """A new engine for ``url`` with the settings this project relies on.
+
+    ``timeout_seconds`` bounds how long a statement may wait for a lock (and,
+    on PostgreSQL, run): a request then answers 503 instead of hanging until
+    gunicorn kills it.  None (migrations) waits 15 s on SQLite and for ever on
+    PostgreSQL.
+    """
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -55,7 +61,7 @@ def build_engine(url: str, *, pool_size: int = 5) -> Engine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, poolclass=NullPool if not database else None)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, int((timeout_seconds or 15.0) * 1000))
         return engine
     return create_engine(
         url,
@@ -63,16 +69,26 @@ def build_engine(url: str, *, pool_size: int = 5) -> Engine:
         max_overflow=pool_size,
         pool_pre_ping=True,  # survive a PostgreSQL restart without a person stepping in
         pool_recycle=1800,
-        connect_args={"connect_timeout": 5},
+        connect_args={"connect_timeout": 5, **_postgres_timeouts(timeout_seconds)},
     )
+
+
+def _postgres_timeouts(timeout_seconds: float | None) -> dict[str, str]:
+    if timeout_seconds is None:
+        return {}
+    ms = int(timeout_seconds * 1000)
+    return {"options": f"-c lock_timeout={ms} -c statement_timeout={ms}"}
 
 
 class EngineHolder:
     """Creates the engine on first use in each process (fork-safe)."""
 
-    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 5, timeout_seconds: float | None = None
+    ) -> None:
         self.url = normalise_url(url)
         self.pool_size = pool_size
+        self.timeout_seconds = timeout_seconds
         self._engine: Engine | None = None
         self._pid = 0
         self._lock = threading.Lock()
@@ -90,7 +106,9 @@ class EngineHolder:
                     # Inherited from a parent: drop its pool without closing
                     # the parent's connections.
                     self._engine.dispose(close=False)
-                self._engine = build_engine(self.url, pool_size=self.pool_size)
+                self._engine = build_engine(
+                    self.url, pool_size=self.pool_size, timeout_seconds=self.timeout_seconds
+                )
                 self._pid = os.getpid()
             return self._engine
 

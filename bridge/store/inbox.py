@@ -123,24 +123,40 @@ def store_invalid(
     reason: str,
     now: datetime,
 ) -> str:
-    """Keep an authentic delivery that could not be parsed, so nothing is lost; no job."""
+    """Keep an authentic delivery that could not be parsed, so nothing is lost; no job.
+
+    A sender that retries the same broken body gets the first row's id back
+    instead of adding a row per retry.
+    """
+    key = "invalid:" + hashlib.sha256(body).hexdigest()
     event_id = new_id("ev_")
-    with engine.begin() as conn:
-        conn.execute(
-            insert(events).values(
-                id=event_id,
-                source=source,
-                source_type=source_type,
-                kind="invalid",
-                dedupe_key="invalid:" + hashlib.sha256(body).hexdigest(),
-                received_at=now,
-                updated_at=now,
-                state="invalid",
-                content_type=content_type[:255],
-                headers=dict(headers),
-                body=body,
-                event=None,
-                last_error=reason,
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(dedupe_keys).values(
+                    source=source, key=key, event_id=event_id, created_at=now
+                )
             )
-        )
+            conn.execute(
+                insert(events).values(
+                    id=event_id,
+                    source=source,
+                    source_type=source_type,
+                    kind="invalid",
+                    dedupe_key=key,
+                    received_at=now,
+                    updated_at=now,
+                    state="invalid",
+                    content_type=content_type[:255],
+                    headers=dict(headers),
+                    body=body,
+                    event=None,
+                    last_error=reason,
+                )
+            )
+    except IntegrityError:
+        existing = find_duplicate(engine, source, key)
+        if existing is None:
+            raise
+        return existing
     return event_id

@@ -87,6 +87,14 @@ def test_an_authentic_unparseable_delivery_is_kept_as_invalid_without_a_job(
         assert stored["event"] is None
         assert "x-bridge-token" not in stored["headers"]
         assert shared_bridge.jobs_of(error["event"]) == 0
+        # The sender retrying the same broken body finds the row it already made.
+        retried = requests.post(
+            shared_bridge.hook("website"),
+            data=body,
+            headers={"Content-Type": "application/json", "X-Bridge-Token": TOKEN},
+            timeout=10,
+        )
+        assert assert_envelope(retried, 400, "bad_request")["event"] == error["event"]
 
 
 def test_an_unauthentic_unparseable_delivery_is_refused_and_not_kept(
