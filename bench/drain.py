@@ -139,12 +139,14 @@ def main() -> None:
     args = parser.parse_args()
     load_at_start = machine.load_average()
     with tempfile.TemporaryDirectory(prefix="bench-drain-") as tmp:
+        fsync = machine.fsync_ms(Path(tmp))
         runs = [one_run(args, Path(tmp), n) for n in args.concurrency]
     path = machine.record(
         "drain",
         {
             "db": args.db,
             "load_average_at_start": load_at_start,
+            "fsync_ms": fsync,
             "latency_ms": args.latency_ms,
             "runs": runs,
             "target_ratio_at_least": TARGET_RATIO,

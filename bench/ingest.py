@@ -131,6 +131,7 @@ def main() -> None:
     load_at_start = machine.load_average()
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         root = Path(tmp)
+        fsync = machine.fsync_ms(root)
         started = time.monotonic()
         warm = signed.write_wrk_file(root / "warm.tsv", "warm", 4000 * 3)
         measured = signed.write_wrk_file(root / "measured.tsv", "run", args.max_rps * args.seconds)
@@ -140,6 +141,7 @@ def main() -> None:
     result = {
         "db": args.db,
         "load_average_at_start": load_at_start,
+        "fsync_ms": fsync,
         "settings": {
             "gunicorn_workers": args.workers,
             "wrk_connections": args.connections,
