@@ -8,14 +8,17 @@ iVvy in its own process answering every call after --latency-ms, then ``bridge w
 threads (split over --processes processes). The rule owns each task by a contact id and
 assigns it by user id, so one task is exactly one iVvy call (checked from the attempts table).
 The rate is measured from the jobs' finished_at, between the 10th and 90th percentile of
-completions, and compared to the ideal N / latency.
+completions, and compared to the ideal N / latency, and to a bare client: N threads of one
+process sending the same signed addOrUpdateTask to the same sandbox and doing nothing else.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -28,8 +31,10 @@ from sqlalchemy import func, select
 
 from bench import machine, stack
 from bench.seed import seed_events
+from bridge.ivvy.client import IvvyClient
+from bridge.ivvy.sandbox import SANDBOX_KEY, SANDBOX_SECRET
 from bridge.store.db import build_engine
-from bridge.store.tables import attempts, jobs
+from bridge.store.tables import attempts, deliveries, jobs
 
 TARGET_RATIO = 0.8
 
@@ -71,6 +76,37 @@ def _done_count(database_url: str) -> int:
         engine.dispose()
 
 
+def _one_task_body(database_url: str) -> dict[str, Any]:
+    engine = build_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            body = conn.execute(
+                select(deliveries.c.task).where(deliveries.c.task.is_not(None)).limit(1)
+            ).scalar_one()
+        return dict(body)
+    finally:
+        engine.dispose()
+
+
+def bare_calls(ivvy_url: str, body: dict[str, Any], concurrency: int, calls: int) -> float:
+    """The same addOrUpdateTask call from ``concurrency`` threads of one process, nothing else:
+    the rate this machine allows a Python client and the sandbox, without the bridge's work."""
+    numbers = itertools.count()
+
+    def loop() -> None:
+        with IvvyClient(SANDBOX_KEY, SANDBOX_SECRET, base_url=ivvy_url) as client:
+            while next(numbers) < calls:
+                client.add_or_update_task(dict(body))
+
+    threads = [threading.Thread(target=loop) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return calls / (time.perf_counter() - started)
+
+
 def one_run(args: argparse.Namespace, root: Path, concurrency: int) -> dict[str, Any]:
     """Seed, start the sandbox and the workers, wait for every job, measure."""
     ideal = concurrency / (args.latency_ms / 1000)
@@ -95,7 +131,11 @@ def one_run(args: argparse.Namespace, root: Path, concurrency: int) -> dict[str,
                 time.sleep(0.5)
             wall = time.monotonic() - started
             done, calls, times = _finished(url)
+            body = _one_task_body(url)
+        for worker in workers:
+            worker.stop()
         tasks = len(requests.get(f"{ivvy_url}/_sandbox/tasks", timeout=60).json())
+        bare = bare_calls(ivvy_url, body, concurrency, min(count, max(300, int(ideal * 5))))
     finally:
         for worker in workers:
             worker.stop()
@@ -114,13 +154,15 @@ def one_run(args: argparse.Namespace, root: Path, concurrency: int) -> dict[str,
         "tasks_per_second": round(rate, 1),
         "ideal_per_second": round(ideal, 1),
         "ratio": round(rate / ideal, 3),
+        "bare_calls_per_second": round(bare, 1),
+        "ratio_to_bare": round(rate / bare, 3),
         "wall_seconds": round(wall, 1),
         "target_met": rate / ideal >= TARGET_RATIO and done == count,
     }
     print(
         f"concurrency {concurrency:2} ({len(shares)} process(es)): {rate:7.1f} tasks/s, ideal "
         f"{ideal:.0f}, ratio {rate / ideal:.3f}; {done}/{count} jobs done, {tasks} tasks, "
-        f"{calls} iVvy calls",
+        f"{calls} iVvy calls; bare client {bare:.1f} calls/s (ratio {rate / bare:.3f})",
         flush=True,
     )
     return result
