@@ -36,7 +36,9 @@ PAST = "2000-01-01 00:00:00"  # a time to write with plain SQL, to make somethin
 LEASE_SECONDS = 12  # the least the config allows with these timeouts (0.5 + 1 + 10 s)
 
 
-def write_fault_config(directory: Path, ivvy_url: str, *, rules: str = COMPANY_RULE) -> Path:
+def write_fault_config(
+    directory: Path, ivvy_url: str, *, rules: str = COMPANY_RULE, circuit_failures: int = 5
+) -> Path:
     """A config with short iVvy timeouts, the shortest lease they allow, and quick retries."""
     path = directory / "bridge.yaml"
     path.write_text(
@@ -56,6 +58,7 @@ delivery:
   lease_seconds: {LEASE_SECONDS}
   backoff: {{base_seconds: 0.1, cap_seconds: 1}}
   max_attempts: 50
+  circuit: {{failures: {circuit_failures}}}
 rules:
 {rules}
 """
@@ -91,7 +94,11 @@ def enqueue_events(engine: Engine, count: int, *, start: int = 0) -> list[str]:
             kind="form",
             external_id=f"bulk-{n}",
             received_at=now,
-            fields={"first_name": f"Guest{n}", "email": f"guest{n}@example.org"},
+            fields={
+                "first_name": "Guest",
+                "last_name": f"Number{n}",
+                "email": f"guest{n}@example.org",
+            },
         )
         event_rows.append(
             {
