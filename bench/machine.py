@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "bench" / "results"
+# An exported tree (git archive HEAD, to measure exactly what is committed while others edit
+# the work tree) can send its results back with BENCH_RESULTS and name its commit BENCH_COMMIT.
+RESULTS = Path(os.environ.get("BENCH_RESULTS") or REPO / "bench" / "results")
 
 
 def _cpu_model() -> str:
@@ -37,6 +39,8 @@ def _memory_gib() -> float:
 
 
 def _git_commit() -> str:
+    if os.environ.get("BENCH_COMMIT"):
+        return os.environ["BENCH_COMMIT"]
     try:
         out = subprocess.run(
             ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
