@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bridge.alerts import start_alert_watch
 from bridge.circuit import CircuitBreaker
 from bridge.config.loader import LEASE_MARGIN_SECONDS
+from bridge.delivery.attempts import attempt_rows, save_attempts
 from bridge.delivery.directory import Directory
 from bridge.delivery.runner import JobResult, JobRunner
 from bridge.ivvy.client import CallRecord
@@ -156,7 +157,7 @@ class Worker:
             # stop leave it alone.
             with self._lock:
                 self._inflight.pop(job.id, None)
-        self._settle(job, result, self._attempt_rows(job, slot.calls, started, real_started))
+        self._settle(job, result, attempt_rows(job, slot.calls, started, real_started))
         observe_job(self.runtime.engine, job, result, slot.calls, started=started)
         return result
 
@@ -171,6 +172,10 @@ class Worker:
             except SQLAlchemyError as exc:
                 # The database went away (a restart, a network blip): wait and try again.
                 log.warning("database unavailable; retrying", extra={"error": type(exc).__name__})
+                worked = False
+            except Exception:
+                # A bug must not silently cost the worker a thread; the job's lease runs out.
+                log.exception("worker thread error; carrying on")
                 worked = False
             if not worked:
                 self.wakeup.wait(seen, self.poll_interval)
@@ -232,7 +237,7 @@ class Worker:
             if self.queue.kill(job.id, self.worker_id, error=reason, now=now, also=also):
                 log.warning("job dead", extra={**context, "reason": reason})
                 return
-        self._save_attempts(job.id, calls)  # not ours any more: keep at least the call log
+        save_attempts(self.runtime.engine, job.id, calls)  # not ours any more: keep the call log
 
     def _next_run(self, job: ClaimedJob, result: JobResult, now: datetime) -> datetime | None:
         return self.policy.next_run(
@@ -242,33 +247,6 @@ class Worker:
             retry_after=result.retry_after,
             rand=self.rand,
         )
-
-    @staticmethod
-    def _attempt_rows(
-        job: ClaimedJob, calls: list[CallRecord], started: datetime, real_started: datetime
-    ) -> list[dict[str, object]]:
-        # Calls are timed by the client's own clock; the log uses the worker's.
-        return [
-            {
-                "job_id": job.id,
-                "event_id": job.event_id,
-                "started_at": started + (call.started_at - real_started),
-                "call": f"{call.namespace}.{call.action}"[:80],
-                "status": call.status,
-                "duration_ms": int(call.duration_ms),
-                "error": call.error,
-            }
-            for call in calls
-        ]
-
-    def _save_attempts(self, job_id: int, rows: list[dict[str, object]]) -> None:
-        if not rows:
-            return
-        try:
-            with self.runtime.engine.begin() as conn:
-                conn.execute(insert(attempts), rows)
-        except SQLAlchemyError:
-            log.warning("could not record attempts", extra={"job": job_id}, exc_info=True)
 
     def _heartbeats(self) -> None:
         interval = max(0.5, self.lease_seconds / 3)

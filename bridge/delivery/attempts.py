@@ -1,0 +1,48 @@
+"""The attempt log: one row per HTTP call a job run made to iVvy (no bodies, no credentials)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from bridge.ivvy.client import CallRecord
+from bridge.store.queue import ClaimedJob
+from bridge.store.tables import attempts
+
+log = logging.getLogger(__name__)
+
+
+def attempt_rows(
+    job: ClaimedJob, calls: list[CallRecord], started: datetime, real_started: datetime
+) -> list[dict[str, object]]:
+    """Rows for the attempts table, timed by the worker's clock (``started`` = run start).
+
+    The client times calls by its own clock; ``real_started`` is that clock at the run's start.
+    """
+    return [
+        {
+            "job_id": job.id,
+            "event_id": job.event_id,
+            "started_at": started + (call.started_at - real_started),
+            "call": f"{call.namespace}.{call.action}"[:80],
+            "status": call.status,
+            "duration_ms": int(call.duration_ms),
+            "error": call.error,
+        }
+        for call in calls
+    ]
+
+
+def save_attempts(engine: Engine, job_id: int, rows: list[dict[str, object]]) -> None:
+    """Store attempt rows on their own (when the job's settlement could not carry them)."""
+    if not rows:
+        return
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(attempts), rows)
+    except SQLAlchemyError:
+        log.warning("could not record attempts", extra={"job": job_id}, exc_info=True)
