@@ -23,6 +23,7 @@ from bridge.config.loader import LEASE_MARGIN_SECONDS
 from bridge.delivery.attempts import attempt_rows, save_attempts
 from bridge.delivery.directory import Directory
 from bridge.delivery.runner import JobResult, JobRunner
+from bridge.housekeeping import start_pruning
 from bridge.ivvy.client import CallRecord
 from bridge.metrics import observe_job
 from bridge.retry import RetryPolicy
@@ -95,6 +96,7 @@ class Worker:
         listener = start_listener(self.runtime.database, self.notify, self.stopping)
         heartbeat.start()
         start_alert_watch(self.runtime, self.stopping)
+        start_pruning(self.runtime, self.stopping)
         for thread in threads:
             thread.start()
         log.info("worker started", extra={"worker": self.worker_id, "threads": self.concurrency})

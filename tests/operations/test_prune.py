@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 from bridge.config.settings import RetentionSettings
+from bridge.housekeeping import start_pruning
 from bridge.runtime import utc_now
 from bridge.store.maintenance import prune
 from bridge.store.tables import attempts, dedupe_keys, deliveries, events, jobs
@@ -99,3 +102,21 @@ def test_a_dedupe_key_never_goes_before_its_event(bridge: Bridge) -> None:
     expected = prune(bridge.engine, short, now=utc_now(), dry_run=True)
     assert (expected["events"], expected["dedupe_keys"]) == (1, 1)
     assert prune(bridge.engine, short, now=utc_now()) == expected
+
+
+def test_the_worker_prunes_on_its_own_timer(bridge: Bridge) -> None:
+    config = bridge.config("v1", rule("website-enquiry"), extra=RETENTION)
+    then = bridge.runtime(config, at=days_ago(40))
+    old = bridge.receive(then, enquiry(1))
+    assert bridge.work(then) == 1
+    stopping = threading.Event()
+    thread = start_pruning(bridge.runtime(config), stopping, interval=0.05, first_delay=0.0)
+    try:
+        deadline = time.monotonic() + 20
+        while bridge.count(events, events.c.id == old) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stopping.set()
+        thread.join(5)
+    assert bridge.count(events, events.c.id == old) == 0
+    assert not thread.is_alive()
