@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -59,9 +59,19 @@ class Event:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict, the form stored with the inbox row."""
-        out = asdict(self)
-        out["received_at"] = self.received_at.isoformat()
-        return out
+        # Not dataclasses.asdict: it deep-copies ``raw`` (the whole payload) field by field.
+        return {
+            "source": self.source,
+            "source_type": self.source_type,
+            "kind": self.kind,
+            "external_id": self.external_id,
+            "received_at": self.received_at.isoformat(),
+            "fields": dict(self.fields),
+            "answers": self.answers,
+            "data": self.data,
+            "previous_data": self.previous_data,
+            "raw": self.raw,
+        }
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Event:

@@ -16,6 +16,10 @@ from bridge.store.tables import dedupe_keys, events, jobs
 from bridge.store.types import new_id
 
 NOTIFY_CHANNEL = "bridge_jobs"
+# Built once: parameters passed at execute time reuse the compiled statement.
+_INSERT_KEY = insert(dedupe_keys)
+_INSERT_EVENT = insert(events)
+_INSERT_JOB = insert(jobs)
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,8 @@ def enqueue(
 ) -> None:
     """Add a ready job for an event, inside the caller's transaction, and wake the workers."""
     conn.execute(
-        insert(jobs).values(
+        _INSERT_JOB,
+        dict(
             event_id=event_id,
             state="ready",
             run_at=now,
@@ -47,7 +52,7 @@ def enqueue(
             attempts=0,
             claims=0,
             rules_digest=rules_digest,
-        )
+        ),
     )
     if conn.dialect.name == "postgresql":
         # Delivered at commit, so a worker never wakes for a job it cannot see yet.
@@ -71,12 +76,12 @@ def accept(
     try:
         with engine.begin() as conn:
             conn.execute(
-                insert(dedupe_keys).values(
-                    source=event.source, key=key, event_id=event_id, created_at=now
-                )
+                _INSERT_KEY,
+                dict(source=event.source, key=key, event_id=event_id, created_at=now),
             )
             conn.execute(
-                insert(events).values(
+                _INSERT_EVENT,
+                dict(
                     id=event_id,
                     source=event.source,
                     source_type=event.source_type,
@@ -91,7 +96,7 @@ def accept(
                     headers=dict(headers),
                     body=body,
                     event=event.to_json(),
-                )
+                ),
             )
             enqueue(conn, event_id, now)
     except IntegrityError:
