@@ -64,10 +64,22 @@ class JsonFormatter(logging.Formatter):
         return self.redactor(json.dumps(entry, default=str, ensure_ascii=False))
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is when a record is emitted (test runners swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Emit to the current standard output."""
+        self.stream = sys.stdout
+        super().emit(record)
+
+
 def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> Redactor:
     """Send every log record to stdout as redacted JSON; returns the redactor in use."""
     redactor = Redactor(secrets)
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _StdoutHandler()
     handler.setFormatter(JsonFormatter(redactor))
     root = logging.getLogger()
     for existing in list(root.handlers):
