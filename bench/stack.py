@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from sqlalchemy.engine import make_url
 from bench.signed import SECRET, SOURCE
 from bridge.ivvy.sandbox import SANDBOX_KEY, SANDBOX_SECRET
 from bridge.store.migrate import upgrade
+from tests.support.processes import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get("BRIDGE_TEST_POSTGRES_URL") or (
@@ -39,14 +39,6 @@ ONE_CALL_RULE = """
       priority: high
       assignee: 1
 """
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager
