@@ -9,10 +9,12 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from marshmallow import INCLUDE, Schema, ValidationError
+from marshmallow import INCLUDE, Schema, ValidationError, utils
+from marshmallow import fields as mfields
 from werkzeug.exceptions import HTTPException
 from werkzeug.formparser import MultiPartParser
 from werkzeug.http import parse_options_header
@@ -25,6 +27,76 @@ class OpenSchema(Schema):
 
     class Meta:
         unknown = INCLUDE
+
+
+# Marshmallow's own messages, so an ObjectList reads exactly like List(Nested(...)).
+_MISSING = mfields.Field.default_error_messages["required"]
+_NULL = mfields.Field.default_error_messages["null"]
+_NOT_A_STRING = mfields.String.default_error_messages["invalid"]
+_NOT_AN_OBJECT = Schema._default_error_messages["type"]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What each object of an :class:`ObjectList` must hold; other keys pass unchecked.
+
+    ``strings`` maps a key to True when it is required (present, not null) or
+    False when it may be absent or null; ``objects`` are required nested objects.
+    """
+
+    strings: Mapping[str, bool] = field(default_factory=dict)
+    objects: Mapping[str, Shape] = field(default_factory=dict)
+
+    def errors(self, item: Any) -> Any:
+        """The messages ``Nested(<schema of this shape>)`` would give ``item``; None if it fits."""
+        if item is None:
+            return [_NULL]
+        if not isinstance(item, Mapping):
+            return {"_schema": [_NOT_AN_OBJECT]}
+        found: dict[str, Any] = {}
+        for key, required in self.strings.items():
+            value = item.get(key)
+            if value is None:
+                if required:
+                    found[key] = [_NULL if key in item else _MISSING]
+            elif not isinstance(value, str):
+                found[key] = [_NOT_A_STRING]
+        for key, shape in self.objects.items():
+            inner = shape.errors(item[key]) if key in item else [_MISSING]
+            if inner:
+                found[key] = inner
+        return found or None
+
+
+class ObjectList(mfields.Field[list[Any]]):
+    """``List(Nested(schema))`` for simple shapes, checked in plain Python.
+
+    A nested schema load per item was most of the CPU spent on a delivery (42
+    loads for a 13-question Typeform); this walks the list once and raises the
+    same messages under the same indexes and keys.  Items are returned as they
+    came, undeclared keys included.
+    """
+
+    default_error_messages = {"invalid": "Not a valid list."}
+
+    def __init__(self, shape: Shape, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.shape = shape
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> list[Any]:
+        if not utils.is_collection(value):
+            raise self.make_error("invalid")
+        items = list(value)
+        errors = {}
+        for index, item in enumerate(items):
+            problems = self.shape.errors(item)
+            if problems:
+                errors[index] = problems
+        if errors:
+            raise ValidationError(errors)
+        return items
 
 
 def json_object(body: bytes) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from bridge.sources import register
 from bridge.sources.answers import add_answer, add_labelled, make_event
 from bridge.sources.base import Accepted, InboundRequest, SourceType, VerificationFailed
 from bridge.sources.options import SignedOptionsSchema
-from bridge.sources.payloads import OpenSchema, json_object, load
+from bridge.sources.payloads import ObjectList, OpenSchema, Shape, json_object, load
 from bridge.sources.verification import (
     decode_signature,
     require_header,
@@ -24,29 +24,21 @@ class TypeformOptionsSchema(SignedOptionsSchema):
     """Options of a ``typeform`` source: ``secrets``/``secret`` (required), ``fields``."""
 
 
-class _FieldRef(OpenSchema):
-    id = mfields.String(required=True)
-    ref = mfields.String(allow_none=True)
-    type = mfields.String(allow_none=True)
-
-
-class _Answer(OpenSchema):
-    type = mfields.String(required=True)
-    field = mfields.Nested(_FieldRef, required=True)
-
-
-class _Field(_FieldRef):
-    title = mfields.String(allow_none=True)
+# Answers and questions are checked by shape rather than by a schema per item:
+# same messages, a fraction of the CPU (see ObjectList).
+_FIELD_REF = Shape(strings={"id": True, "ref": False, "type": False})
+_ANSWER = Shape(strings={"type": True}, objects={"field": _FIELD_REF})
+_QUESTION = Shape(strings={**_FIELD_REF.strings, "title": False})
 
 
 class _Definition(OpenSchema):
-    questions = mfields.List(mfields.Nested(_Field), data_key="fields", load_default=list)
+    questions = ObjectList(_QUESTION, data_key="fields", load_default=list)
 
 
 class _FormResponse(OpenSchema):
     form_id = mfields.String(allow_none=True)
     token = mfields.String(allow_none=True)
-    answers = mfields.List(mfields.Nested(_Answer), load_default=list)
+    answers = ObjectList(_ANSWER, load_default=list)
     definition = mfields.Nested(_Definition, load_default=dict)
     hidden = mfields.Dict(load_default=dict, allow_none=True)
 
