@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from bridge.events import COMMON_FIELDS, Event
@@ -19,12 +20,26 @@ _GUESSES: dict[str, re.Pattern[str]] = {
     "phone": re.compile(r"(^|_)(phone|mobile|telephone|tel|cell)(_number|_no)?(_\d+)?$"),
     "message": re.compile(r"(^|_)(message|comments?|enquiry|inquiry|notes?)$"),
 }
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+# A form's labels and keys are the same on every submission, so their slugs and
+# guesses are cached; the bound keeps many forms (or odd senders) from growing it.
+_CACHED_LABELS = 4096
 
 
+@lru_cache(maxsize=_CACHED_LABELS)
 def slugify(text: str) -> str:
     """``"What's your First Name?"`` -> ``what_s_your_first_name``; camelCase is split too."""
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text)
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    text = _CAMEL.sub(r"\1_\2", text)
+    return _NOT_SLUG.sub("_", text.lower()).strip("_")
+
+
+@lru_cache(maxsize=_CACHED_LABELS)
+def _guesses(key: str) -> tuple[str, ...]:
+    """Every common field the key's slug could name, in ``_GUESSES`` order."""
+    slug = slugify(key)
+    return tuple(name for name, pattern in _GUESSES.items() if pattern.search(slug))
 
 
 def add_answer(answers: dict[str, Any], key: str | None, value: Any) -> None:
@@ -100,9 +115,8 @@ def guess_common_fields(answers: Mapping[str, Any]) -> dict[str, str]:
         text = scalar_text(value)
         if text is None:
             continue
-        slug = slugify(key)
-        for name, pattern in _GUESSES.items():
-            if name not in found and pattern.search(slug):
+        for name in _guesses(key):
+            if name not in found:
                 found[name] = text
                 break
     return found
