@@ -19,6 +19,7 @@ from bridge.sources.base import (
 )
 from bridge.store.inbox import accept, store_invalid
 from bridge.web.errors import error_response
+from bridge.web.request_log import note, outcome
 from bridge.web.runtime_access import runtime
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,12 @@ def read_body(limit: int) -> bytes:
 
 @bp.post("/hooks/<source_name>")
 def receive(source_name: str) -> Response:
-    """Accept one webhook delivery for the named source."""
+    """Accept one webhook delivery for the named source.
+
+    What happened is logged once, on the request's own line (``webhook accepted``,
+    ``webhook rejected``...), with its status and duration: see request_log.
+    """
+    note(source=source_name)
     rt = runtime()
     source = rt.config.sources.get(source_name)
     if source is None:
@@ -96,15 +102,15 @@ def receive(source_name: str) -> Response:
     try:
         source.verify(inbound, now)
     except VerificationFailed as exc:
-        log.info("webhook rejected", extra={**context, "reason": str(exc)[:200]})
+        outcome("webhook rejected", reason=str(exc)[:200])
         return error_response(401, "the request could not be authenticated")
     except SourceUnavailable as exc:
-        log.warning("webhook deferred", extra={**context, "reason": str(exc)[:200]})
+        outcome("webhook deferred", logging.WARNING, reason=str(exc)[:200])
         return error_response(503, "the bridge cannot verify this delivery right now")
     try:
-        outcome = source.parse(inbound, now)
+        parsed = source.parse(inbound, now)
     except SourceUnavailable as exc:
-        log.warning("webhook deferred", extra={**context, "reason": str(exc)[:200]})
+        outcome("webhook deferred", logging.WARNING, reason=str(exc)[:200])
         return error_response(503, "the bridge cannot process this delivery right now")
     except PayloadInvalid as exc:
         try:
@@ -121,15 +127,15 @@ def receive(source_name: str) -> Response:
         except SQLAlchemyError:
             log.exception("could not store an invalid delivery", extra=context)
             return error_response(503, "the bridge cannot store deliveries right now")
-        log.info("webhook invalid", extra={**context, "event_id": event_id})
+        outcome("webhook invalid", event_id=event_id)
         return error_response(400, str(exc), event=event_id)
-    if isinstance(outcome, Acknowledged):
-        log.info("webhook acknowledged", extra={**context, "reason": outcome.reason})
-        return jsonify(status="acknowledged", reason=outcome.reason)
+    if isinstance(parsed, Acknowledged):
+        outcome("webhook acknowledged", reason=parsed.reason)
+        return jsonify(status="acknowledged", reason=parsed.reason)
     try:
         result = accept(
             rt.engine,
-            outcome,
+            parsed,
             headers=_stored_headers(),
             body=body,
             content_type=request.content_type or "",
@@ -139,10 +145,10 @@ def receive(source_name: str) -> Response:
         log.exception("could not store a delivery", extra=context)
         return error_response(503, "the bridge cannot store deliveries right now")
     if result.duplicate:
-        log.info("webhook duplicate", extra={**context, "event_id": result.event_id})
+        outcome("webhook duplicate", event_id=result.event_id)
         response = jsonify(event=result.event_id, duplicate=True)
         return response
-    log.info("webhook accepted", extra={**context, "event_id": result.event_id})
+    outcome("webhook accepted", event_id=result.event_id)
     response = jsonify(event=result.event_id)
     response.status_code = 202
     return response
