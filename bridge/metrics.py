@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 from prometheus_client import Counter, Histogram
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
     from bridge.delivery.runner import JobResult
     from bridge.ivvy.client import CallRecord
     from bridge.store.queue import ClaimedJob
@@ -60,61 +58,46 @@ IVVY_LATENCY = Histogram(
 
 
 def observe_job(
-    engine: Engine,
     job: ClaimedJob,
     result: JobResult,
     calls: Sequence[CallRecord],
     *,
-    started: datetime,
+    state: str | None,
+    now: datetime,
 ) -> None:
-    """Count what one settled job run did: iVvy calls, tasks created, failures.  Never raises."""
+    """Count what one job run did: iVvy calls, tasks created, failures.  Never raises.
+
+    ``state`` is the job's state once settled (None when the job was no longer this
+    worker's to settle: its tasks are counted by the run that settles it); ``now``
+    is when the run's tasks were recorded, for the delivery latency.
+    """
     try:
-        _observe(engine, job, result, calls, started)
+        _observe(result, calls, state, now)
     except Exception:
         log.warning("metrics: could not observe a job", extra={"job": job.id}, exc_info=True)
 
 
 def _observe(
-    engine: Engine,
-    job: ClaimedJob,
-    result: JobResult,
-    calls: Sequence[CallRecord],
-    started: datetime,
+    result: JobResult, calls: Sequence[CallRecord], state: str | None, now: datetime
 ) -> None:
-    from sqlalchemy import select
-
-    from bridge.store.tables import deliveries, events, jobs
-
     for call in calls:
         outcome = "error" if call.error else "ok"
         IVVY_LATENCY.labels(f"{call.namespace}.{call.action}", outcome).observe(
             call.duration_ms / 1000.0
         )
     internal = result.outcome == "retry" and (result.error or "").startswith("internal error")
-    with engine.connect() as conn:
-        state = conn.execute(select(jobs.c.state).where(jobs.c.id == job.id)).scalar_one_or_none()
-        # Deliveries the runner settled during this run: done ones made their task now.
-        rows = conn.execute(
-            select(
-                deliveries.c.state, deliveries.c.updated_at, events.c.source, events.c.received_at
-            )
-            .join(events, events.c.id == deliveries.c.event_id)
-            .where(
-                deliveries.c.event_id == job.event_id,
-                deliveries.c.updated_at >= started,
-                deliveries.c.state.in_(("done", "failed")),
-            )
-        ).all()
     if state == "dead":
         FAILURES.labels("dead").inc()
     elif internal:
         FAILURES.labels("internal").inc()
     elif result.outcome == "retry" and state == "ready":
         FAILURES.labels("transient").inc()
-    for delivery_state, updated_at, source, received_at in rows:
-        if delivery_state == "failed":
-            FAILURES.labels("delivery").inc()
-            continue
-        TASKS_CREATED.labels(source).inc()
-        latency = max(0.0, (updated_at - received_at).total_seconds())
-        DELIVERY_LATENCY.labels(source).observe(latency)
+    # A failed delivery was written when it failed, whatever became of the job.
+    for _ in range(result.deliveries_failed):
+        FAILURES.labels("delivery").inc()
+    if state is None or result.source is None or result.received_at is None:
+        return
+    latency = max(0.0, (now - result.received_at).total_seconds())
+    for _ in range(result.tasks_created):
+        TASKS_CREATED.labels(result.source).inc()
+        DELIVERY_LATENCY.labels(result.source).observe(latency)

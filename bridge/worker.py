@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import FrameType
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.alerts import start_alert_watch
@@ -28,11 +28,22 @@ from bridge.ivvy.client import CallRecord
 from bridge.metrics import observe_job
 from bridge.retry import RetryPolicy
 from bridge.runtime import Runtime, utc_now
-from bridge.store.queue import ClaimedJob, Lease, Queue
+from bridge.store.queue import ClaimedJob, Lease, Queue, Write
 from bridge.store.tables import attempts, events
 from bridge.wakeup import Wakeup, start_listener
 
 log = logging.getLogger(__name__)
+
+_INSERT_ATTEMPTS = insert(attempts)
+_KILL_EVENT = (
+    update(events)
+    .where(events.c.id == bindparam("p_event_id"))
+    .values(
+        state=bindparam("p_state"),
+        last_error=bindparam("p_error", type_=events.c.last_error.type),
+        updated_at=bindparam("p_now", type_=events.c.updated_at.type),
+    )
+)
 
 
 @dataclass
@@ -159,8 +170,9 @@ class Worker:
             # stop leave it alone.
             with self._lock:
                 self._inflight.pop(job.id, None)
-        self._settle(job, result, attempt_rows(job, slot.calls, started, real_started))
-        observe_job(self.runtime.engine, job, result, slot.calls, started=started)
+        now = self.clock()
+        state = self._settle(job, result, attempt_rows(job, slot.calls, started, real_started), now)
+        observe_job(job, result, slot.calls, state=state, now=now)
         return result
 
     # -- internals -----------------------------------------------------------
@@ -205,8 +217,10 @@ class Worker:
         self.process(job, slot)
         return True
 
-    def _settle(self, job: ClaimedJob, result: JobResult, calls: list[dict[str, object]]) -> None:
-        now = self.clock()
+    def _settle(
+        self, job: ClaimedJob, result: JobResult, calls: list[dict[str, object]], now: datetime
+    ) -> str | None:
+        """Settle the job in one transaction; its new state, or None if it is not ours now."""
         if result.ivvy_failure:
             self.breaker.record_failure(now)
         elif any(call["status"] is not None for call in calls):
@@ -215,31 +229,32 @@ class Worker:
             self.breaker.cancel()
         context = {"job": job.id, "event_id": job.event_id, "worker": self.worker_id}
         # One transaction settles the job with everything the run wants remembered.
-        also = [*result.writes, *([insert(attempts).values(calls)] if calls else [])]
+        also: list[Write] = [*result.writes, *([(_INSERT_ATTEMPTS, calls)] if calls else [])]
         if result.outcome == "lost":
             log.warning("lease lost; the job is another worker's now", extra=context)
         elif result.outcome == "done":
             if self.queue.complete(job.id, self.worker_id, now=now, also=also):
                 log.info("job done", extra={**context, "attempts": job.attempts + 1})
-                return
+                return "done"
             log.warning("job completed after its lease was lost", extra=context)
         elif result.outcome == "retry" and (run_at := self._next_run(job, result, now)):
             if self.queue.retry(
                 job.id, self.worker_id, run_at=run_at, error=result.error or "", now=now, also=also
             ):
                 log.info("job will retry", extra={**context, "run_at": run_at.isoformat()})
-                return
+                return "ready"
         else:
             if result.outcome == "retry":
                 reason = f"gave up after {job.attempts + 1} attempts: {result.error}"
             else:
                 reason = result.error or "permanent failure"
-            dead = update(events).where(events.c.id == job.event_id)
-            also.append(dead.values(state=result.event_state, last_error=reason, updated_at=now))
+            dead = {"p_event_id": job.event_id, "p_state": result.event_state}
+            also.append((_KILL_EVENT, {**dead, "p_error": reason, "p_now": now}))
             if self.queue.kill(job.id, self.worker_id, error=reason, now=now, also=also):
                 log.warning("job dead", extra={**context, "reason": reason})
-                return
+                return "dead"
         save_attempts(self.runtime.engine, job.id, calls)  # not ours any more: keep the call log
+        return None
 
     def _next_run(self, job: ClaimedJob, result: JobResult, now: datetime) -> datetime | None:
         return self.policy.next_run(

@@ -7,12 +7,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from bridge.store.queue import Lease
+from bridge.store.queue import Lease, Write
 from bridge.store.tables import deliveries
+
+# Built once (see bridge/store/queue.py).  The SET clause of _UPDATE comes from the
+# parameter names given at execution; the compiled form is cached per set of names.
+_SELECT = select(deliveries).where(
+    deliveries.c.event_id == bindparam("p_event_id"), deliveries.c.rule == bindparam("p_rule")
+)
+_UPDATE = update(deliveries).where(deliveries.c.id == bindparam("p_id"))
+# A second run of the same event inserting the same (event, rule) finds its row
+# taken: ON CONFLICT DO NOTHING returns no id, instead of an error that would need
+# a savepoint around the insert.
+_INSERT = {
+    "sqlite": sqlite.insert(deliveries).on_conflict_do_nothing().returning(deliveries.c.id),
+    "postgresql": postgresql.insert(deliveries).on_conflict_do_nothing().returning(deliveries.c.id),
+}
 
 
 def marker_for(event_id: str, rule: str) -> str:
@@ -72,11 +87,7 @@ class DeliveryStore:
     def _get(self, event_id: str, rule: str) -> DeliveryRecord | None:
         with self.engine.connect() as conn:
             row = (
-                conn.execute(
-                    select(deliveries).where(
-                        deliveries.c.event_id == event_id, deliveries.c.rule == rule
-                    )
-                )
+                conn.execute(_SELECT, {"p_event_id": event_id, "p_rule": rule})
                 .mappings()
                 .one_or_none()
             )
@@ -110,11 +121,7 @@ class DeliveryStore:
             if record.id is None:
                 record.id = self._insert(conn, record, now, values)
             else:
-                conn.execute(
-                    update(deliveries)
-                    .where(deliveries.c.id == record.id)
-                    .values(updated_at=now, **values)
-                )
+                conn.execute(_UPDATE, {"p_id": record.id, "updated_at": now, **values})
         for key, value in values.items():
             if hasattr(record, key):
                 setattr(record, key, value)
@@ -135,24 +142,17 @@ class DeliveryStore:
             "updated_at": now,
             **values,
         }
-        try:
-            with conn.begin_nested():
-                inserted = conn.execute(insert(deliveries).values(**row).returning(deliveries.c.id))
-                return int(inserted.scalar_one())
-        except IntegrityError:
-            raise DeliveryConflict(
-                f"another run is delivering rule {record.rule} of this event"
-            ) from None
+        inserted = conn.execute(_INSERT[conn.dialect.name], row).scalar_one_or_none()
+        if inserted is None:
+            raise DeliveryConflict(f"another run is delivering rule {record.rule} of this event")
+        return int(inserted)
 
-    def done(self, record: DeliveryRecord, task_id: int, now: datetime) -> Update:
-        """The statement that marks the delivery done, for the caller's settling transaction."""
+    def done(self, record: DeliveryRecord, task_id: int, now: datetime) -> Write:
+        """The write that marks the delivery done, for the caller's settling transaction."""
         record.state, record.task_id, record.error = "done", task_id, None
         assert record.id is not None, "a task is created only after the delivery was stored"
-        return (
-            update(deliveries)
-            .where(deliveries.c.id == record.id)
-            .values(state="done", task_id=task_id, error=None, updated_at=now)
-        )
+        values = {"p_id": record.id, "state": "done", "task_id": task_id, "error": None}
+        return _UPDATE, {**values, "updated_at": now}
 
     def for_event(self, event_id: str) -> list[dict[str, Any]]:
         """Every delivery of an event, as dicts (for the admin API and status pages)."""

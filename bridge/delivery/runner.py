@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Executable, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -23,10 +23,24 @@ from bridge.ivvy.client import IvvyClient
 from bridge.ivvy.errors import IvvyError
 from bridge.rules.engine import evaluate
 from bridge.rules.task_schema import TaskPayloadInvalid
-from bridge.store.queue import ClaimedJob, Lease, LeaseLost
+from bridge.store.queue import ClaimedJob, Lease, LeaseLost, Write
 from bridge.store.tables import events, rule_sets
 
 log = logging.getLogger(__name__)
+
+# The event's state after a run, and (on its first run only) the rules it ran with.
+_SET_EVENT = (
+    update(events)
+    .where(events.c.id == bindparam("p_event_id"))
+    .values(
+        state=bindparam("p_state"),
+        last_error=bindparam("p_error", type_=events.c.last_error.type),
+        updated_at=bindparam("p_now", type_=events.c.updated_at.type),
+        rules_digest=func.coalesce(
+            events.c.rules_digest, bindparam("p_digest", type_=events.c.rules_digest.type)
+        ),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,8 @@ class JobResult:
     counts towards the circuit breaker).  ``event_state``: the event's state
     when the job dies.  ``writes``: statements to commit with the job's outcome
     (deliveries done, the event's state), only while the worker still owns it.
+    ``source``, ``received_at``, ``tasks_created`` and ``deliveries_failed`` are
+    for the metrics: the event's source and arrival, and what this run did.
     """
 
     outcome: Literal["done", "retry", "dead", "lost"]
@@ -45,7 +61,21 @@ class JobResult:
     retry_after: float | None = None
     ivvy_failure: bool = False
     event_state: str = "dead"
-    writes: tuple[Executable, ...] = ()
+    writes: tuple[Write, ...] = ()
+    source: str | None = None
+    received_at: datetime | None = None
+    tasks_created: int = 0
+    deliveries_failed: int = 0
+
+
+@dataclass
+class _Run:
+    """What one run has done so far: deliveries that reached their task, and failures."""
+
+    done: list[Write] = field(default_factory=list)
+    failed: int = 0
+    source: str | None = None
+    received_at: datetime | None = None
 
 
 class RulesUnavailable(Exception):
@@ -86,9 +116,19 @@ class JobRunner:
 
     def run(self, job: ClaimedJob, lease: Lease | None = None) -> JobResult:
         """Process the job's event; transient iVvy failures come back as ``retry``."""
-        done: list[Executable] = []  # deliveries that reached their task during this run
+        run = _Run()
+        result = self._outcome(job, lease, run)
+        return replace(
+            result,
+            source=run.source,
+            received_at=run.received_at,
+            tasks_created=len(run.done),
+            deliveries_failed=run.failed,
+        )
+
+    def _outcome(self, job: ClaimedJob, lease: Lease | None, run: _Run) -> JobResult:
         try:
-            return self._run(job, lease, done)
+            return self._run(job, lease, run)
         except (LeaseLost, DeliveryConflict) as exc:
             return JobResult("lost", str(exc))
         except RulesUnavailable as exc:
@@ -96,19 +136,20 @@ class JobRunner:
         except IvvyError as exc:
             # Raised outside a delivery: a venue lookup while evaluating the rules.
             if exc.retryable:
-                writes = (*done, *self._event_writes(job, "retrying", str(exc), None))
+                writes = (*run.done, self._event_write(job, "retrying", str(exc), None))
                 return JobResult(
                     "retry", str(exc), exc.retry_after, ivvy_failure=True, writes=writes
                 )
-            return JobResult("dead", str(exc), writes=tuple(done))
+            return JobResult("dead", str(exc), writes=tuple(run.done))
 
-    def _run(self, job: ClaimedJob, lease: Lease | None, done: list[Executable]) -> JobResult:
+    def _run(self, job: ClaimedJob, lease: Lease | None, run: _Run) -> JobResult:
         payload, first_digest = job.event, job.event_rules_digest
         if payload is None:
             payload, first_digest = self._event_row(job.event_id)
         if payload is None:
             return JobResult("dead", "the event has no parsed payload to run rules on")
         event = Event.from_json(payload)
+        run.source, run.received_at = event.source, event.received_at
         rules, digest = self._rules(job, first_digest)
         outcomes = evaluate(
             event,
@@ -134,43 +175,43 @@ class JobRunner:
                 if outcome.error or outcome.plan is None:
                     raise OwnerUnavailable(outcome.error or "the rule produced no task")
                 task_id = self.creator.deliver(record, outcome.plan, lease)
-                done.append(self.store.done(record, task_id, self.clock()))
+                run.done.append(self.store.done(record, task_id, self.clock()))
                 delivered += 1
             except IvvyError as exc:
                 if not exc.retryable:
-                    failures.append(self._fail(record, outcome.rule, str(exc)))
+                    failures.append(self._fail(record, outcome.rule, str(exc), run))
                     continue
-                writes = (*done, *self._event_writes(job, "retrying", str(exc), digest))
+                writes = (*run.done, self._event_write(job, "retrying", str(exc), digest))
                 return JobResult(
                     "retry", str(exc), exc.retry_after, ivvy_failure=True, writes=writes
                 )
             except (OwnerUnavailable, TaskPayloadInvalid) as exc:
-                failures.append(self._fail(record, outcome.rule, str(exc)))
+                failures.append(self._fail(record, outcome.rule, str(exc), run))
         if failures:
             reason = "; ".join(failures)
-            writes = (*done, *self._event_writes(job, "failed", reason, digest))
+            writes = (*run.done, self._event_write(job, "failed", reason, digest))
             return JobResult("dead", reason, event_state="failed", writes=writes)
         state = "done" if delivered else "no_match"
-        return JobResult("done", writes=(*done, *self._event_writes(job, state, None, digest)))
+        return JobResult("done", writes=(*run.done, self._event_write(job, state, None, digest)))
 
-    def _fail(self, record: DeliveryRecord, rule: str, reason: str) -> str:
+    def _fail(self, record: DeliveryRecord, rule: str, reason: str, run: _Run) -> str:
         """Mark a delivery failed for good (no retry: a person must act); the job's reason."""
         self.store.update(record, self.clock(), state="failed", error=reason)
+        run.failed += 1
         return f"rule {rule}: {reason}"
 
-    def _event_writes(
+    def _event_write(
         self, job: ClaimedJob, state: str, error: str | None, digest: str | None
-    ) -> tuple[Executable, ...]:
+    ) -> Write:
         """The event's new state, and (on its first run only) the rules it ran with."""
-        statement = update(events).where(events.c.id == job.event_id)
-        writes: list[Executable] = [
-            statement.values(state=state, last_error=error, updated_at=self.clock())
-        ]
-        if digest is not None:
-            writes.append(
-                statement.where(events.c.rules_digest.is_(None)).values(rules_digest=digest)
-            )
-        return tuple(writes)
+        params = {
+            "p_event_id": job.event_id,
+            "p_state": state,
+            "p_error": error,
+            "p_now": self.clock(),
+            "p_digest": digest,
+        }
+        return _SET_EVENT, params
 
     def _event_row(self, event_id: str) -> tuple[dict[str, Any] | None, str | None]:
         with self.engine.connect() as conn:

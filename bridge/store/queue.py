@@ -11,12 +11,13 @@ worker still owns the job.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Executable, and_, func, or_, select, update
+from sqlalchemy import Executable, Update, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.store.tables import events, jobs
@@ -24,6 +25,89 @@ from bridge.store.tables import events, jobs
 # A job whose worker died this many times without reaching an outcome is dead:
 # it would otherwise stop every worker that takes it, forever.
 MAX_CRASHES = 3
+
+# A write to commit with a job's outcome: a statement and its parameters (a list for many rows).
+Write = tuple[Executable, Mapping[str, Any] | Sequence[Mapping[str, Any]] | None]
+
+# The hot statements are built once, with their values as bound parameters: building
+# and cache-keying a new statement object on every execution cost more CPU than
+# running it (see BENCHMARKS.md, Drain).  Parameter names start with ``p_`` because
+# SQLAlchemy reserves column names for the SET clause.
+_OWNED = and_(
+    jobs.c.id == bindparam("p_job_id"),
+    jobs.c.lease_owner == bindparam("p_owner"),
+    jobs.c.state == "running",
+)
+_RENEW = (
+    update(jobs)
+    .where(_OWNED, jobs.c.lease_expires_at > bindparam("p_now", type_=jobs.c.run_at.type))
+    .values(lease_expires_at=bindparam("p_expires", type_=jobs.c.run_at.type))
+)
+_SETTLE = (
+    update(jobs)
+    .where(_OWNED)
+    .values(
+        state=bindparam("p_state"),
+        run_at=func.coalesce(bindparam("p_run_at", type_=jobs.c.run_at.type), jobs.c.run_at),
+        finished_at=bindparam("p_finished_at", type_=jobs.c.finished_at.type),
+        attempts=jobs.c.attempts + 1,
+        lease_owner=None,
+        lease_expires_at=None,
+        last_error=bindparam("p_error", type_=jobs.c.last_error.type),
+    )
+)
+_RELEASE = (
+    update(jobs)
+    .where(_OWNED)
+    .values(
+        state="ready",
+        run_at=bindparam("p_run_at", type_=jobs.c.run_at.type),
+        claims=jobs.c.claims - 1,
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+)
+_START_EVENT = (
+    update(events)
+    .where(events.c.id == bindparam("p_event_id"))
+    .values(state="processing", updated_at=bindparam("p_now", type_=events.c.updated_at.type))
+    .returning(events.c.event, events.c.rules_digest)
+)
+
+
+@cache
+def _claim_statement(limit: int) -> Update:
+    now = bindparam("p_now", type_=jobs.c.run_at.type)
+    due = or_(
+        and_(jobs.c.state == "ready", jobs.c.run_at <= now),
+        and_(jobs.c.state == "running", jobs.c.lease_expires_at < now),
+    )
+    candidates = (
+        select(jobs.c.id)
+        .where(due)
+        .order_by(jobs.c.run_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return (
+        update(jobs)
+        .where(jobs.c.id.in_(candidates))
+        .values(
+            state="running",
+            lease_owner=bindparam("p_owner"),
+            lease_expires_at=bindparam("p_expires", type_=jobs.c.lease_expires_at.type),
+            claims=jobs.c.claims + 1,
+        )
+        .returning(
+            jobs.c.id,
+            jobs.c.event_id,
+            jobs.c.attempts,
+            jobs.c.claims,
+            jobs.c.created_at,
+            jobs.c.rules_digest,
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -57,14 +141,13 @@ class Lease:
     def renew(self, conn: Connection, now: datetime) -> None:
         """Extend the lease inside the caller's transaction, or raise LeaseLost."""
         result = conn.execute(
-            update(jobs)
-            .where(
-                jobs.c.id == self.job_id,
-                jobs.c.lease_owner == self.worker_id,
-                jobs.c.state == "running",
-                jobs.c.lease_expires_at > now,
-            )
-            .values(lease_expires_at=now + timedelta(seconds=self.seconds))
+            _RENEW,
+            {
+                "p_job_id": self.job_id,
+                "p_owner": self.worker_id,
+                "p_now": now,
+                "p_expires": now + timedelta(seconds=self.seconds),
+            },
         )
         if result.rowcount != 1:
             raise LeaseLost(f"job {self.job_id} is no longer held by this worker")
@@ -80,38 +163,13 @@ class Queue:
         self, worker_id: str, *, limit: int, lease_seconds: float, now: datetime
     ) -> list[ClaimedJob]:
         """Take up to ``limit`` due jobs (or jobs whose lease expired) for ``worker_id``."""
-        due = or_(
-            and_(jobs.c.state == "ready", jobs.c.run_at <= now),
-            and_(jobs.c.state == "running", jobs.c.lease_expires_at < now),
-        )
-        candidates = (
-            select(jobs.c.id)
-            .where(due)
-            .order_by(jobs.c.run_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        statement = (
-            update(jobs)
-            .where(jobs.c.id.in_(candidates))
-            .values(
-                state="running",
-                lease_owner=worker_id,
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-                claims=jobs.c.claims + 1,
-            )
-            .returning(
-                jobs.c.id,
-                jobs.c.event_id,
-                jobs.c.attempts,
-                jobs.c.claims,
-                jobs.c.created_at,
-                jobs.c.rules_digest,
-            )
-        )
+        params = {
+            "p_now": now,
+            "p_owner": worker_id,
+            "p_expires": now + timedelta(seconds=lease_seconds),
+        }
         with self.engine.begin() as conn:
-            rows = conn.execute(statement).all()
+            rows = conn.execute(_claim_statement(limit), params).all()
             claimed = [ClaimedJob(*row) for row in rows]
             poisoned = [job for job in claimed if job.claims - job.attempts > MAX_CRASHES]
             for job in poisoned:
@@ -139,18 +197,10 @@ class Queue:
 
     @staticmethod
     def _with_event(conn: Connection, job: ClaimedJob, now: datetime) -> ClaimedJob:
-        row = conn.execute(
-            update(events)
-            .where(events.c.id == job.event_id)
-            .values(state="processing", updated_at=now)
-            .returning(events.c.event, events.c.rules_digest)
-        ).one_or_none()
+        row = conn.execute(_START_EVENT, {"p_event_id": job.event_id, "p_now": now}).one_or_none()
         if row is None:
             return job
         return replace(job, event=row[0], event_rules_digest=row[1])
-
-    def _owned(self, job_id: int, worker_id: str) -> object:
-        return and_(jobs.c.id == job_id, jobs.c.lease_owner == worker_id, jobs.c.state == "running")
 
     def heartbeat(
         self, job_ids: Iterable[int], worker_id: str, *, lease_seconds: float, now: datetime
@@ -171,47 +221,16 @@ class Queue:
         return {row[0] for row in rows}
 
     def complete(
-        self, job_id: int, worker_id: str, *, now: datetime, also: Sequence[Executable] = ()
+        self, job_id: int, worker_id: str, *, now: datetime, also: Sequence[Write] = ()
     ) -> bool:
         """Mark the job done, only if this worker still owns it (then run ``also`` too)."""
-        return self._finish(job_id, worker_id, now=now, state="done", error=None, also=also)
+        return self._settle(job_id, worker_id, "done", now, None, None, also)
 
     def kill(
-        self,
-        job_id: int,
-        worker_id: str,
-        *,
-        error: str,
-        now: datetime,
-        also: Sequence[Executable] = (),
+        self, job_id: int, worker_id: str, *, error: str, now: datetime, also: Sequence[Write] = ()
     ) -> bool:
         """Mark the job dead (no more attempts), with the reason a person will read."""
-        return self._finish(job_id, worker_id, now=now, state="dead", error=error, also=also)
-
-    def _finish(
-        self,
-        job_id: int,
-        worker_id: str,
-        *,
-        now: datetime,
-        state: str,
-        error: str | None,
-        also: Sequence[Executable],
-    ) -> bool:
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                update(jobs)
-                .where(self._owned(job_id, worker_id))  # type: ignore[arg-type]
-                .values(
-                    state=state,
-                    finished_at=now,
-                    attempts=jobs.c.attempts + 1,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    last_error=error,
-                )
-            )
-            return _also(conn, result.rowcount == 1, also)
+        return self._settle(job_id, worker_id, "dead", now, None, error, also)
 
     def retry(
         self,
@@ -221,23 +240,35 @@ class Queue:
         run_at: datetime,
         error: str,
         now: datetime,
-        also: Sequence[Executable] = (),
+        also: Sequence[Write] = (),
     ) -> bool:
         """Count the attempt and put the job back to run again at ``run_at``."""
+        return self._settle(job_id, worker_id, "ready", None, run_at, error, also)
+
+    def _settle(
+        self,
+        job_id: int,
+        worker_id: str,
+        state: str,
+        finished_at: datetime | None,
+        run_at: datetime | None,
+        error: str | None,
+        also: Sequence[Write],
+    ) -> bool:
+        params = {
+            "p_job_id": job_id,
+            "p_owner": worker_id,
+            "p_state": state,
+            "p_finished_at": finished_at,
+            "p_run_at": run_at,
+            "p_error": error,
+        }
         with self.engine.begin() as conn:
-            result = conn.execute(
-                update(jobs)
-                .where(self._owned(job_id, worker_id))  # type: ignore[arg-type]
-                .values(
-                    state="ready",
-                    run_at=run_at,
-                    attempts=jobs.c.attempts + 1,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    last_error=error,
-                )
-            )
-            return _also(conn, result.rowcount == 1, also)
+            owned = conn.execute(_SETTLE, params).rowcount == 1
+            if owned:
+                for statement, values in also:
+                    conn.execute(statement, values)
+            return owned
 
     def release(
         self, job_id: int, worker_id: str, *, now: datetime, run_at: datetime | None = None
@@ -246,19 +277,9 @@ class Queue:
 
         ``run_at`` (default now) holds it back while a call it started may still land.
         """
+        params = {"p_job_id": job_id, "p_owner": worker_id, "p_run_at": run_at or now}
         with self.engine.begin() as conn:
-            result = conn.execute(
-                update(jobs)
-                .where(self._owned(job_id, worker_id))  # type: ignore[arg-type]
-                .values(
-                    state="ready",
-                    run_at=run_at or now,
-                    claims=jobs.c.claims - 1,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                )
-            )
-        return result.rowcount == 1
+            return conn.execute(_RELEASE, params).rowcount == 1
 
     def depth(self, *, now: datetime) -> tuple[int, float | None]:
         """Jobs waiting to run now, and the age in seconds of the oldest of them."""
@@ -271,11 +292,3 @@ class Queue:
         if oldest is None:
             return int(count), None
         return int(count), max(0.0, (now - oldest).total_seconds())
-
-
-def _also(conn: Connection, owned: bool, statements: Sequence[Executable]) -> bool:
-    """Run the caller's statements when the job was still ours; returns ``owned``."""
-    if owned:
-        for statement in statements:
-            conn.execute(statement)
-    return owned
