@@ -308,3 +308,26 @@ def test_a_failing_attempt_log_does_not_fail_the_call(raw_server, caplog):
     with IvvyClient(KEY, SECRET, base_url=server.url, on_call=broken_log) as client:
         assert client.add_or_update_task({"name": "x"}) == 9
     assert "ivvy_on_call_failed" in caplog.text
+
+
+def test_the_environment_proxy_is_used(raw_server, monkeypatch):
+    # The proxy settings are read once, when the client is made; calls still go through it.
+    proxy = raw_server(lambda request: answer({"success": True, "id": 9}))
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with IvvyClient(KEY, SECRET, base_url="http://ivvy.example.test") as client:
+        assert client.call("crm", "addOrUpdateTask", {"name": "x"}) == {"success": True, "id": 9}
+        assert client.call("crm", "addOrUpdateTask", {"name": "y"}) == {"success": True, "id": 9}
+    assert [seen.target for seen in proxy.seen] == [
+        "http://ivvy.example.test/api/1.0/crm?action=addOrUpdateTask"
+    ] * 2
+
+
+def test_no_proxy_bypasses_the_environment_proxy(raw_server, refused_url, monkeypatch):
+    server = raw_server(lambda request: answer({"success": True, "id": 10}))
+    monkeypatch.setenv("HTTP_PROXY", refused_url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with IvvyClient(KEY, SECRET, base_url=server.url) as client:
+        assert client.call("crm", "addOrUpdateTask", {"name": "x"}) == {"success": True, "id": 10}
+    assert len(server.seen) == 1
