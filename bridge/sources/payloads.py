@@ -49,18 +49,18 @@ class Shape:
 
     def errors(self, item: Any) -> Any:
         """The messages ``Nested(<schema of this shape>)`` would give ``item``; None if it fits."""
-        if item is None:
-            return [_NULL]
-        if not isinstance(item, Mapping):
-            return {"_schema": [_NOT_AN_OBJECT]}
+        # ``type() is dict`` first: JSON gives dicts, and the ABC check costs more than the rest.
+        if type(item) is not dict and not isinstance(item, Mapping):
+            return [_NULL] if item is None else {"_schema": [_NOT_AN_OBJECT]}
         found: dict[str, Any] = {}
         for key, required in self.strings.items():
             value = item.get(key)
-            if value is None:
-                if required:
-                    found[key] = [_NULL if key in item else _MISSING]
-            elif not isinstance(value, str):
+            if isinstance(value, str):
+                continue
+            if value is not None:
                 found[key] = [_NOT_A_STRING]
+            elif required:
+                found[key] = [_NULL if key in item else _MISSING]
         for key, shape in self.objects.items():
             inner = shape.errors(item[key]) if key in item else [_MISSING]
             if inner:
