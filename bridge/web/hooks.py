@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Mapping
 from typing import IO
 
 from flask import Blueprint, Response, abort, jsonify, request
@@ -27,17 +28,16 @@ bp = Blueprint("hooks", __name__)
 
 # Headers never stored with an event: credentials and signatures are checked
 # once, at the door, and are of no use afterwards.
-_UNSTORED = ("authorization", "cookie", "x-bridge-token", "x-api-authorization")
+_UNSTORED = frozenset({"authorization", "cookie", "x-bridge-token", "x-api-authorization"})
 
 
-def _stored_headers() -> dict[str, str]:
-    kept = {}
-    for name, value in request.headers.items():
-        lower = name.lower()
-        if lower in _UNSTORED or "signature" in lower:
-            continue
-        kept[lower] = value
-    return kept
+def _stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The lower-cased headers worth keeping with the event."""
+    return {
+        name: value
+        for name, value in headers.items()
+        if name not in _UNSTORED and "signature" not in name
+    }
 
 
 def read_body(limit: int) -> bytes:
@@ -118,7 +118,7 @@ def receive(source_name: str) -> Response:
                 rt.engine,
                 source=source_name,
                 source_type=source.type_name,
-                headers=_stored_headers(),
+                headers=_stored_headers(inbound.headers),
                 body=body,
                 content_type=request.content_type or "",
                 reason=str(exc),
@@ -136,7 +136,7 @@ def receive(source_name: str) -> Response:
         result = accept(
             rt.engine,
             parsed,
-            headers=_stored_headers(),
+            headers=_stored_headers(inbound.headers),
             body=body,
             content_type=request.content_type or "",
             now=now,
