@@ -11,6 +11,13 @@ from bridge.logs import configure_logging
 from bridge.metrics_dir import use_multiprocess_dir
 from bridge.runtime import Runtime
 
+# The worker's threads hand the GIL to each other around every database and
+# socket call.  At CPython's default 5 ms switch interval a thread that got its
+# answer waits up to 5 ms for a thread busy in Python to let go, and that queue
+# (holding the database connection meanwhile) capped a worker at ~140 tasks/s;
+# at 0.5 ms it reached ~210 (bench/drain.py, 16 threads, see BENCHMARKS.md).
+SWITCH_INTERVAL_SECONDS = 0.0005
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``worker`` sub-command."""
@@ -34,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 1
     configure_logging(runtime.settings.log_level, runtime.secret_values())
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     worker = Worker(
         runtime,
         concurrency=args.concurrency,
