@@ -26,11 +26,15 @@ class Runtime:
     settings: Settings
     config: Config
     clock: Callable[[], datetime] = utc_now
+    # PostgreSQL connections kept per process: a worker needs one per thread.
+    pool_size: int = 5
     database: EngineHolder = field(init=False)
 
     def __post_init__(self) -> None:
         self.database = EngineHolder(
-            self.settings.database_url, timeout_seconds=self.settings.db_timeout
+            self.settings.database_url,
+            pool_size=self.pool_size,
+            timeout_seconds=self.settings.db_timeout,
         )
 
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 
 from bridge.config import ConfigError
 from bridge.logs import configure_logging
@@ -42,9 +43,13 @@ def run(args: argparse.Namespace) -> int:
         return 1
     configure_logging(runtime.settings.log_level, runtime.secret_values())
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
+    threads = args.concurrency or runtime.config.delivery.concurrency
+    # A connection for every thread, and for the heartbeat, wake-up, pruning and
+    # alert threads: a thread waiting for a pooled connection holds up its job.
+    runtime = replace(runtime, pool_size=threads + 4)
     worker = Worker(
         runtime,
-        concurrency=args.concurrency,
+        concurrency=threads,
         poll_interval=args.poll,
         shutdown_timeout=args.shutdown_timeout,
     )

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import NullPool
 
 DEFAULT_DATABASE_URL = "sqlite:///var/bridge.sqlite"
@@ -27,9 +29,32 @@ def normalise_url(url: str) -> str:
     return url
 
 
+# Execution option: False marks a transaction whose commit may be lost if the
+# machine (not the process) crashes, in exchange for not waiting on the disk.
+DURABLE = "bridge_durable"
+
+
+@contextmanager
+def transaction(engine: Engine, *, durable: bool = True) -> Iterator[Connection]:
+    """``engine.begin()``, or with ``durable=False`` a commit that does not wait for the disk.
+
+    Only for writes that a re-run recreates: the worker's claim and settlement (see
+    "Delivery guarantees" in docs/architecture.md).  A later durable commit makes the
+    relaxed ones before it durable too, on both databases (the log is sequential).
+    """
+    if durable:
+        with engine.begin() as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        conn.execution_options(**{DURABLE: False})
+        with conn.begin():
+            yield conn
+
+
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+    def _on_connect(dbapi_conn: Any, record: Any) -> None:
         # Take transactions out of pysqlite's hands so that ours start with
         # BEGIN IMMEDIATE: a deferred read-then-write transaction fails with
         # SQLITE_BUSY at once, ignoring busy_timeout.
@@ -40,10 +65,26 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        record.info["synchronous"] = "FULL"
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        # WAL + NORMAL: the commit is not synced; it survives a crash of the process,
+        # and the next FULL commit syncs it.  SQLite refuses the change inside a
+        # transaction, so it is made here, before BEGIN, on the driver's connection.
+        level = "FULL" if conn.get_execution_options().get(DURABLE, True) else "NORMAL"
+        pooled = conn.connection
+        if pooled.info.get("synchronous") != level:
+            pooled.dbapi_connection.execute(f"PRAGMA synchronous={level}")
+            pooled.info["synchronous"] = level
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _configure_postgres(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if not conn.get_execution_options().get(DURABLE, True):
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
 def build_engine(url: str, *, pool_size: int = 5, timeout_seconds: float | None = None) -> Engine:
@@ -73,7 +114,7 @@ def build_engine(url: str, *, pool_size: int = 5, timeout_seconds: float | None 
             engine = create_engine(url, poolclass=NullPool if not database else None)
         _configure_sqlite(engine, int(wait * 1000))
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -81,6 +122,8 @@ def build_engine(url: str, *, pool_size: int = 5, timeout_seconds: float | None 
         pool_recycle=1800,
         connect_args={"connect_timeout": 5, **_postgres_timeouts(timeout_seconds)},
     )
+    _configure_postgres(engine)
+    return engine
 
 
 def _postgres_timeouts(timeout_seconds: float | None) -> dict[str, str]:

@@ -6,7 +6,9 @@ engine's begin hook), which serialises claimers.  Every write commits (and, on
 SQLite with ``synchronous=FULL``, syncs to disk), so a job run costs as few of
 them as possible: the claim also reads the event, and settling a job carries the
 caller's other writes (``also``) in the same transaction, applied only while the
-worker still owns the job.
+worker still owns the job.  Claims, settlements and releases do not wait for the
+disk (``transaction(durable=False)``): if the machine loses them, the job runs
+again and the delivery protocol finds the task it already made.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from sqlalchemy import Executable, Update, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from bridge.store.db import transaction
 from bridge.store.tables import events, jobs
 
 # A job whose worker died this many times without reaching an outcome is dead:
@@ -168,7 +171,7 @@ class Queue:
             "p_owner": worker_id,
             "p_expires": now + timedelta(seconds=lease_seconds),
         }
-        with self.engine.begin() as conn:
+        with transaction(self.engine, durable=False) as conn:
             rows = conn.execute(_claim_statement(limit), params).all()
             claimed = [ClaimedJob(*row) for row in rows]
             poisoned = [job for job in claimed if job.claims - job.attempts > MAX_CRASHES]
@@ -263,7 +266,7 @@ class Queue:
             "p_run_at": run_at,
             "p_error": error,
         }
-        with self.engine.begin() as conn:
+        with transaction(self.engine, durable=False) as conn:
             owned = conn.execute(_SETTLE, params).rowcount == 1
             if owned:
                 for statement, values in also:
@@ -278,7 +281,7 @@ class Queue:
         ``run_at`` (default now) holds it back while a call it started may still land.
         """
         params = {"p_job_id": job_id, "p_owner": worker_id, "p_run_at": run_at or now}
-        with self.engine.begin() as conn:
+        with transaction(self.engine, durable=False) as conn:
             return conn.execute(_RELEASE, params).rowcount == 1
 
     def depth(self, *, now: datetime) -> tuple[int, float | None]:

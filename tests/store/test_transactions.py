@@ -1,0 +1,78 @@
+"""Durable and relaxed transactions: what each asks of the database, on both databases."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import text
+
+from bridge.store.db import build_engine, transaction
+
+
+def _commit_setting(conn) -> str:  # type: ignore[no-untyped-def]
+    if conn.dialect.name == "sqlite":
+        level = conn.exec_driver_sql("PRAGMA synchronous").scalar_one()
+        return {1: "relaxed", 2: "durable"}[level]
+    setting = conn.exec_driver_sql("SHOW synchronous_commit").scalar_one()
+    return {"off": "relaxed", "on": "durable"}[setting]
+
+
+def test_each_transaction_gets_the_durability_it_asks_for(database_url):
+    engine = build_engine(database_url)
+    try:
+        seen = []
+        for durable in (True, False, False, True, False):
+            with transaction(engine, durable=durable) as conn:
+                seen.append(_commit_setting(conn))
+        with engine.begin() as conn:  # plain begin(): durable, after a relaxed one
+            seen.append(_commit_setting(conn))
+        assert seen == ["durable", "relaxed", "relaxed", "durable", "relaxed", "durable"]
+    finally:
+        engine.dispose()
+
+
+def test_relaxed_commits_are_committed(database_url):
+    engine = build_engine(database_url)
+    try:
+        with transaction(engine, durable=False) as conn:
+            conn.execute(text("CREATE TABLE relaxed_rows (n INTEGER)"))
+        with transaction(engine, durable=False) as conn:
+            conn.execute(text("INSERT INTO relaxed_rows VALUES (1)"))
+        other = build_engine(database_url)  # another process's view
+        try:
+            with other.connect() as conn:
+                assert conn.execute(text("SELECT n FROM relaxed_rows")).scalar_one() == 1
+        finally:
+            other.dispose()
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_threads_share_one_connection_without_busy_errors(sqlite_url):
+    # One pooled connection per process: threads queue for it instead of meeting in
+    # SQLite's busy handler; none of them fails and every write lands.
+    engine = build_engine(sqlite_url, timeout_seconds=10)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE counted (n INTEGER)"))
+        errors: list[BaseException] = []
+
+        def write(start: int) -> None:
+            try:
+                for n in range(start, start + 50):
+                    with transaction(engine, durable=n % 2 == 0) as conn:
+                        conn.execute(text("INSERT INTO counted VALUES (:n)"), {"n": n})
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(k * 50,)) for k in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(DISTINCT n) FROM counted")).scalar_one() == 400
+        assert engine.pool.size() == 1
+    finally:
+        engine.dispose()
