@@ -76,3 +76,29 @@ def test_sqlite_threads_share_one_connection_without_busy_errors(sqlite_url):
         assert engine.pool.size() == 1
     finally:
         engine.dispose()
+
+
+def test_sqlite_lock_held_elsewhere_waits_then_fails_as_sqlalchemy_error(sqlite_url):
+    # Another process (here: a raw connection) holds the write lock past the timeout: the
+    # caller gets SQLAlchemy's OperationalError (what ingest turns into a 503), not a hang.
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    engine = build_engine(sqlite_url, timeout_seconds=0.3)
+    holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("SELECT 1"))
+            raise AssertionError("the transaction began while another held the lock")
+        except OperationalError as exc:
+            assert "locked" in str(exc)
+        holder.execute("COMMIT")
+        with engine.begin() as conn:  # free again: it goes through
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 300
+    finally:
+        holder.close()
+        engine.dispose()
