@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Executable, Update, and_, bindparam, func, or_, select, update
+from sqlalchemy import Executable, Update, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.store.db import transaction
-from bridge.store.tables import events, jobs
+from bridge.store.tables import JOBS_UNFINISHED, events, jobs
 
 # A job whose worker died this many times without reaching an outcome is dead:
 # it would otherwise stop every worker that takes it, forever.
@@ -81,9 +81,13 @@ _START_EVENT = (
 @cache
 def _claim_statement(limit: int) -> Update:
     now = bindparam("p_now", type_=jobs.c.run_at.type)
-    due = or_(
-        and_(jobs.c.state == "ready", jobs.c.run_at <= now),
-        and_(jobs.c.state == "running", jobs.c.lease_expires_at < now),
+    # Due: ready and its time has come, or running with its lease run out.  A running
+    # job's run_at is in the past (it was due when claimed), so both are "unfinished
+    # with run_at <= now": the partial index ix_jobs_due yields them in order.
+    due = and_(
+        text(JOBS_UNFINISHED),
+        jobs.c.run_at <= now,
+        or_(jobs.c.state == "ready", jobs.c.lease_expires_at < now),
     )
     candidates = (
         select(jobs.c.id)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from bridge.store.types import UTCDateTime
@@ -72,6 +73,11 @@ dedupe_keys = Table(
     Index("ix_dedupe_keys_created", "created_at"),
 )
 
+# The partial index's condition, written the same way in the claim's WHERE clause
+# (as literal SQL: both databases match it against the index's own text).  NOT IN,
+# because SQLite would otherwise seek ix_jobs_state_run_at on the IN list and sort.
+JOBS_UNFINISHED = "state NOT IN ('done', 'dead')"
+
 jobs = Table(
     "jobs",
     metadata,
@@ -91,6 +97,14 @@ jobs = Table(
     Column("rules_digest", String(64)),
     Index("ix_jobs_state_run_at", "state", "run_at"),
     Index("ix_jobs_event", "event_id"),
+    # Only jobs not yet finished, in run_at order: a claim reads the first unlocked one
+    # instead of scanning and sorting the whole table (a backlog made that O(jobs)).
+    Index(
+        "ix_jobs_due",
+        "run_at",
+        postgresql_where=text(JOBS_UNFINISHED),
+        sqlite_where=text(JOBS_UNFINISHED),
+    ),
 )
 
 # One row per (event, rule) that matched: the unit of "exactly one task".
