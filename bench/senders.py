@@ -30,7 +30,7 @@ class Senders:
 
     A delivery that gets no answer (0) or a 5xx is sent again, unchanged, after ``pause``
     seconds, as senders do, until a 2xx or until the senders are stopped. ``limit`` caps how
-    many distinct deliveries are sent.
+    many distinct deliveries are sent; ``interval`` paces each sender between deliveries.
     """
 
     def __init__(
@@ -41,12 +41,14 @@ class Senders:
         threads: int = 16,
         limit: int | None = None,
         pause: float = 0.05,
+        interval: float = 0.0,
         timeout: float = 30.0,
     ) -> None:
         self.target = urlsplit(url)
         self.tag = tag
         self.limit = limit
         self.pause = pause
+        self.interval = interval
         self.timeout = timeout
         self.deliveries: dict[str, Delivery] = {}
         self.statuses: Counter[int] = Counter()
@@ -126,3 +128,5 @@ class Senders:
                     delivery.acked_at = time.monotonic()
                     break
                 time.sleep(self.pause)
+            if self.interval:
+                self._stop.wait(self.interval)

@@ -19,7 +19,8 @@ from bridge.ivvy.sandbox import SandboxServer
 from bridge.store.db import build_engine
 from tests.support.processes import wait_for
 
-pytestmark = pytest.mark.slow
+# The long version outlasts pytest's default timeout (300 s) while its backlog drains.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800 if chaos.LONG else 300)]
 
 # Long: iVvy down for two minutes of two and a half minutes of load (the case).
 LOAD_SECONDS = 150 if chaos.LONG else 8
@@ -49,7 +50,11 @@ def test_ivvy_down_under_load_loses_and_duplicates_nothing(
     env = stack.bridge_env(database_url, config)
     web, url = stack.start_bridge_web(env, tmp_path / "web.log", workers=2)
     worker = stack.start_worker(env, tmp_path / "worker.log", concurrency=4)
-    senders = Senders(f"{url}/hooks/typeform-form", "down", threads=8)
+    # Long: paced to ~80 deliveries/s, so that the backlog of two minutes (~10,000
+    # events) drains within the test's wait; unpaced, 8 senders post ~430/s.
+    senders = Senders(
+        f"{url}/hooks/typeform-form", "down", threads=8, interval=0.1 if chaos.LONG else 0.0
+    )
     engine = build_engine(database_url)
     try:
         senders.start()
