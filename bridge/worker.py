@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import FrameType
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.alerts import start_alert_watch
@@ -22,28 +22,19 @@ from bridge.circuit import CircuitBreaker
 from bridge.config.loader import LEASE_MARGIN_SECONDS
 from bridge.delivery.attempts import attempt_rows, save_attempts
 from bridge.delivery.directory import Directory
-from bridge.delivery.runner import JobResult, JobRunner
+from bridge.delivery.runner import JobResult, JobRunner, event_write
 from bridge.housekeeping import start_pruning
 from bridge.ivvy.client import CallRecord
 from bridge.metrics import observe_job
 from bridge.retry import RetryPolicy
 from bridge.runtime import Runtime, utc_now
 from bridge.store.queue import ClaimedJob, Lease, Queue, Write
-from bridge.store.tables import attempts, events
+from bridge.store.tables import attempts
 from bridge.wakeup import Wakeup, start_listener
 
 log = logging.getLogger(__name__)
 
 _INSERT_ATTEMPTS = insert(attempts)
-_KILL_EVENT = (
-    update(events)
-    .where(events.c.id == bindparam("p_event_id"))
-    .values(
-        state=bindparam("p_state"),
-        last_error=bindparam("p_error", type_=events.c.last_error.type),
-        updated_at=bindparam("p_now", type_=events.c.updated_at.type),
-    )
-)
 
 
 @dataclass
@@ -248,8 +239,7 @@ class Worker:
                 reason = f"gave up after {job.attempts + 1} attempts: {result.error}"
             else:
                 reason = result.error or "permanent failure"
-            dead = {"p_event_id": job.event_id, "p_state": result.event_state}
-            also.append((_KILL_EVENT, {**dead, "p_error": reason, "p_now": now}))
+            also.append(event_write(job.event_id, result.event_state, reason, now))
             if self.queue.kill(job.id, self.worker_id, error=reason, now=now, also=also):
                 log.warning("job dead", extra={**context, "reason": reason})
                 return "dead"

@@ -203,15 +203,7 @@ class JobRunner:
     def _event_write(
         self, job: ClaimedJob, state: str, error: str | None, digest: str | None
     ) -> Write:
-        """The event's new state, and (on its first run only) the rules it ran with."""
-        params = {
-            "p_event_id": job.event_id,
-            "p_state": state,
-            "p_error": error,
-            "p_now": self.clock(),
-            "p_digest": digest,
-        }
-        return _SET_EVENT, params
+        return event_write(job.event_id, state, error, self.clock(), digest)
 
     def _event_row(self, event_id: str) -> tuple[dict[str, Any] | None, str | None]:
         with self.engine.connect() as conn:
@@ -249,6 +241,20 @@ class JobRunner:
                     )
             except IntegrityError:
                 pass  # stored by another worker meanwhile
+
+
+def event_write(
+    event_id: str, state: str, error: str | None, now: datetime, digest: str | None = None
+) -> Write:
+    """The event's new state and error, and (on its first run only) the rules it ran with."""
+    params = {
+        "p_event_id": event_id,
+        "p_state": state,
+        "p_error": error,
+        "p_now": now,
+        "p_digest": digest,
+    }
+    return _SET_EVENT, params
 
 
 def pinned_rules(text: str) -> list[Any]:

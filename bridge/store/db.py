@@ -133,10 +133,9 @@ def build_engine(url: str, *, pool_size: int = 5, timeout_seconds: float | None 
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
         wait = timeout_seconds or 15.0
         if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
             # One connection per process: every transaction here is BEGIN IMMEDIATE,
             # so two threads' transactions never overlap anyway, and SQLite's busy
             # handler makes the loser sleep 1, 2, 5, 10... ms between tries.  Waiting

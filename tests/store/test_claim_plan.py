@@ -4,58 +4,40 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, text
+from sqlalchemy import select, text, update
 
 from bridge.store.db import build_engine
 from bridge.store.queue import Queue, _claim_statement
-from bridge.store.tables import events, jobs
+from bridge.store.tables import jobs
+from tests.faults.support import enqueue_events
 
 
-def _backlog(engine, count: int, now: datetime) -> None:  # type: ignore[no-untyped-def]
+def _backlog(engine, count: int) -> tuple[str, datetime]:  # type: ignore[no-untyped-def]
+    """``count`` jobs, three in four already done, the last ready one made the oldest due;
+    its event id, and a time at which every ready job is due."""
+    ids = enqueue_events(engine, count)
+    now = datetime.now(UTC)
     with engine.begin() as conn:
+        conn.execute(update(jobs).where(jobs.c.id % 4 != 1).values(state="done"))
+        oldest = conn.execute(
+            select(jobs.c.id, jobs.c.event_id)
+            .where(jobs.c.state == "ready")
+            .order_by(jobs.c.id.desc())
+            .limit(1)
+        ).one()
         conn.execute(
-            insert(events),
-            [
-                {
-                    "id": f"ev_{n:06d}",
-                    "source": "s",
-                    "source_type": "form",
-                    "kind": "k",
-                    "dedupe_key": f"k{n}",
-                    "received_at": now,
-                    "updated_at": now,
-                    "state": "received",
-                    "content_type": "application/json",
-                    "headers": {},
-                    "body": b"{}",
-                }
-                for n in range(count)
-            ],
-        )
-        conn.execute(
-            insert(jobs),
-            [
-                {
-                    "event_id": f"ev_{n:06d}",
-                    # most finished, the rest due at different times
-                    "state": "done" if n % 4 else "ready",
-                    "run_at": now - timedelta(seconds=count - n),
-                    "created_at": now,
-                    "attempts": 0,
-                    "claims": 0,
-                }
-                for n in range(count)
-            ],
+            update(jobs).where(jobs.c.id == oldest.id).values(run_at=now - timedelta(minutes=1))
         )
         if conn.dialect.name == "postgresql":
             conn.execute(text("ANALYZE jobs"))
+    assert len(ids) == count
+    return str(oldest.event_id), now
 
 
 def test_claim_uses_the_due_index_and_takes_the_oldest_due_job(database_url):
     engine = build_engine(database_url)
-    now = datetime.now(UTC)
     try:
-        _backlog(engine, 2000, now)
+        oldest, now = _backlog(engine, 2000)
         statement = _claim_statement(1)
         params = {"p_now": now, "p_owner": "w", "p_expires": now + timedelta(seconds=60)}
         with engine.connect() as conn:
@@ -72,21 +54,21 @@ def test_claim_uses_the_due_index_and_takes_the_oldest_due_job(database_url):
         assert any("ix_jobs_due" in line for line in plan), plan
         assert not any("Sort" in line or "TEMP B-TREE" in line for line in plan), plan
         claimed = Queue(engine).claim("w", limit=1, lease_seconds=60, now=now)
-        assert [job.event_id for job in claimed] == ["ev_000000"]
+        assert [job.event_id for job in claimed] == [oldest]
     finally:
         engine.dispose()
 
 
 def test_an_expired_lease_is_claimed_again_and_a_live_one_is_not(database_url):
     engine = build_engine(database_url)
-    now = datetime.now(UTC)
     try:
-        _backlog(engine, 8, now)  # ready: ev_000000, ev_000004
+        ready = set(enqueue_events(engine, 2))
+        now = datetime.now(UTC)
         queue = Queue(engine)
         first = queue.claim("a", limit=2, lease_seconds=30, now=now)
-        assert {job.event_id for job in first} == {"ev_000000", "ev_000004"}
+        assert {job.event_id for job in first} == ready
         assert queue.claim("b", limit=2, lease_seconds=30, now=now + timedelta(seconds=10)) == []
         later = queue.claim("b", limit=2, lease_seconds=30, now=now + timedelta(seconds=31))
-        assert {job.event_id for job in later} == {"ev_000000", "ev_000004"}
+        assert {job.event_id for job in later} == ready
     finally:
         engine.dispose()
