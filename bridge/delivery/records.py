@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from bridge.store.db import transaction
 from bridge.store.queue import Lease, Write
 from bridge.store.tables import deliveries
 
@@ -43,7 +44,7 @@ class DeliveryRecord:
     id: int | None
     event_id: str
     rule: str
-    state: str  # pending | creating_lead | creating_task | done | failed
+    state: str  # pending | creating_lead | creating_task | task_unsent | done | failed
     marker: str
     contact_id: int | None
     lead_id: int | None
@@ -107,15 +108,23 @@ class DeliveryStore:
         )
 
     def update(
-        self, record: DeliveryRecord, now: datetime, *, lease: Lease | None = None, **values: Any
+        self,
+        record: DeliveryRecord,
+        now: datetime,
+        *,
+        lease: Lease | None = None,
+        durable: bool = True,
+        **values: Any,
     ) -> None:
         """Write ``values`` to the row (and to the record) before the next step runs.
 
         With a ``lease``, the write happens only if the job is still this worker's
         (renewing it in the same transaction); LeaseLost otherwise.  A record
         never written before is inserted; DeliveryConflict if another run did first.
+        ``durable=False`` only for a write whose loss a re-run survives (see
+        ``bridge.store.db.transaction``).
         """
-        with self.engine.begin() as conn:
+        with transaction(self.engine, durable=durable) as conn:
             if lease is not None:
                 lease.renew(conn, now)
             if record.id is None:

@@ -13,6 +13,7 @@ from bridge.delivery.directory import Directory
 from bridge.delivery.owners import OwnerResolver, OwnerUnavailable
 from bridge.delivery.records import DeliveryRecord, DeliveryStore, next_rotation
 from bridge.ivvy.client import IvvyClient
+from bridge.ivvy.errors import IvvyError
 from bridge.rules.plan import TaskPlan
 from bridge.rules.task_schema import ResolvedOwner, build_task_payload
 from bridge.store.queue import Lease
@@ -30,6 +31,13 @@ class TaskCreator:
     tasks and looks for the marker; only when it is absent is the task created.
     The ``creating_task`` write also renews the job's lease, so a worker that
     lost its job sends nothing.
+
+    The search is skipped in one case: the delivery is ``task_unsent``, written
+    when the last send certainly never reached iVvy (the connection was refused,
+    or iVvy answered 429) and nothing before it can have created the task (it
+    was the first send, or it followed a search that found nothing).  Without
+    this, every retry through an iVvy outage would list all of the owner's
+    tasks again once iVvy is back.
     """
 
     def __init__(
@@ -54,11 +62,11 @@ class TaskCreator:
         later run finds the task again through its marker.
         """
         owner = self.owners.resolve(plan.owner, record, lease)
-        if record.task:
+        if record.task and record.state != "task_unsent":
             found = self._find_task(record.task, record.marker)
             if found is not None:
                 return found
-        if record.state == "creating_task" and record.task:
+        if record.state in ("creating_task", "task_unsent") and record.task:
             body = record.task  # the same task as before: same assignee, same due time
         else:
             body = self._body(record, plan, owner)
@@ -72,7 +80,17 @@ class TaskCreator:
             owner_id=owner.id,
             venue_id=owner.venue_id,
         )
-        return self.client.add_or_update_task(body)
+        try:
+            return self.client.add_or_update_task(body)
+        except IvvyError as exc:
+            if exc.retryable and not exc.maybe_committed:
+                # Fenced like creating_task: a worker that lost the job must not
+                # overwrite what the job's new owner wrote.  Not waiting for the
+                # disk is safe: lost, the row stays creating_task and is searched.
+                self.store.update(
+                    record, self.clock(), lease=lease, durable=False, state="task_unsent"
+                )
+            raise
 
     def _body(self, record: DeliveryRecord, plan: TaskPlan, owner: ResolvedOwner) -> dict[str, Any]:
         described = replace(plan, description=f"{plan.description}\n\n{record.marker}".strip())

@@ -180,9 +180,13 @@ def make_bench(
     rules: str = COMPANY_RULE,
     delivery: str = "",
     clock: ManualClock | None = None,
+    ivvy_url: str | None = None,
 ) -> Bench:
-    """A bench whose config has ``rules`` and a ``delivery`` section (YAML text)."""
-    path = write_config(tmp_path, ivvy_url=sandbox.url, rules=rules, delivery=delivery)
+    """A bench whose config has ``rules`` and a ``delivery`` section (YAML text).
+
+    ``ivvy_url`` points the bridge elsewhere than the sandbox (a closed port, say).
+    """
+    path = write_config(tmp_path, ivvy_url=ivvy_url or sandbox.url, rules=rules, delivery=delivery)
     clock = clock or ManualClock()
     runtime = Runtime(
         settings=Settings(database_url=database_url, config_path=str(path)),

@@ -8,6 +8,7 @@ from bridge.ivvy.sandbox import SandboxServer
 from bridge.store.inbox import enqueue
 from tests.delivery.harness import LEAD_RULE, Bench, make_bench
 from tests.support.configs import WEBSITE_RULE
+from tests.support.processes import free_port
 
 
 def run_until_settled(bench: Bench, event_id: str) -> None:
@@ -45,6 +46,56 @@ def test_a_lost_answer_to_the_task_creation_creates_no_second_task(
     assert len(tasks) == 1
     assert delivery(bench, event_id)["task_id"] == tasks[0]["id"]
     assert [c["fault"] for c in bench.calls("addOrUpdateTask")] == ["drop"]  # never sent again
+
+
+def test_a_send_ivvy_refused_is_sent_again_without_a_search(
+    tmp_path: Path, sandbox: SandboxServer, database_url: str
+) -> None:
+    bench = make_bench(tmp_path, sandbox, database_url)
+    event_id = bench.submit()
+    bench.faults(fail_next=1, status=429)  # addOrUpdateTask refused: nothing was written
+    bench.worker().run_pending()
+    bench.clear_faults()
+    stored = delivery(bench, event_id)
+    assert stored["state"] == "task_unsent"
+
+    run_until_settled(bench, event_id)
+    assert bench.calls("getTaskList") == []  # no need to look for what was never created
+    assert len(bench.listing("tasks")) == 1
+    assert [c["status"] for c in bench.calls("addOrUpdateTask")] == [429, 200]
+    assert delivery(bench, event_id)["task"] == stored["task"]  # the same body, sent again
+
+
+def test_a_send_that_could_not_connect_is_sent_again_without_a_search(
+    tmp_path: Path, sandbox: SandboxServer, database_url: str
+) -> None:
+    (tmp_path / "down").mkdir()
+    closed = f"http://127.0.0.1:{free_port()}"
+    down = make_bench(tmp_path / "down", sandbox, database_url, ivvy_url=closed)
+    event_id = down.submit()
+    down.worker().run_pending()  # iVvy unreachable: the connection is refused
+    assert delivery(down, event_id)["state"] == "task_unsent"
+
+    bench = make_bench(tmp_path, sandbox, database_url, clock=down.clock)
+    run_until_settled(bench, event_id)
+    assert bench.calls("getTaskList") == []
+    assert len(bench.calls("addOrUpdateTask")) == 1
+    assert len(bench.listing("tasks")) == 1
+
+
+def test_a_send_that_may_have_reached_ivvy_is_searched_for_first(
+    tmp_path: Path, sandbox: SandboxServer, database_url: str
+) -> None:
+    bench = make_bench(tmp_path, sandbox, database_url)
+    event_id = bench.submit()
+    bench.faults(fail_next=1, status=503)  # a 5xx to a write: iVvy may have applied it
+    bench.worker().run_pending()
+    bench.clear_faults()
+    assert delivery(bench, event_id)["state"] == "creating_task"
+
+    run_until_settled(bench, event_id)
+    assert len(bench.calls("getTaskList")) == 1
+    assert len(bench.listing("tasks")) == 1
 
 
 def test_a_lost_answer_to_the_contact_creation_creates_no_second_contact(
