@@ -85,3 +85,7 @@ def test_lost_answers_leave_exactly_one_task_per_event_and_rule(
     per_email = Counter(c["email"] for c in contacts if str(c.get("email")).startswith("guest."))
     assert len(per_email) == EVENTS
     assert set(per_email.values()) == {1}, "a contact was created twice"
+    print(
+        f"{EVENTS} events x 2 rules: {sum(markers.values())} tasks, {len(per_email)} contacts; "
+        f"answers dropped: {dict(dropped)}"
+    )

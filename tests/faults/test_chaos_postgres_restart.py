@@ -92,3 +92,8 @@ def test_postgres_restart_under_load_answers_503_and_loses_nothing(
     }
     assert wrong == {}, "acked deliveries not stored exactly once with exactly one job"
     assert set(stored) == set(deliveries)
+    first_ack = min(d.acked_at for d in deliveries.values() if d.acked_at and d.acked_at > back_at)
+    print(
+        f"{len(deliveries)} deliveries, {senders.statuses[503]} answered 503 during the restart, "
+        f"first ack {(first_ack - back_at) * 1000:.0f} ms after it"
+    )
