@@ -14,7 +14,7 @@ import requests
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
-from bridge.store.tables import events, jobs
+from bridge.store.tables import attempts, events, jobs
 
 LONG = os.environ.get("BRIDGE_CHAOS_LONG") == "1"
 
@@ -53,6 +53,20 @@ def job_states(engine: Engine) -> Counter[str]:
     with engine.connect() as conn:
         rows = conn.execute(select(jobs.c.state, func.count()).group_by(jobs.c.state))
         return Counter({str(state): int(count) for state, count in rows})
+
+
+def lost_answers(engine: Engine) -> Counter[str]:
+    """Per iVvy action, the worker's calls that got no HTTP answer (its own attempt log).
+
+    The sandbox's call log keeps only its last 1,000 calls; this counts them all.
+    """
+    query = (
+        select(attempts.c.call, func.count())
+        .where(attempts.c.status.is_(None), attempts.c.error.is_not(None))
+        .group_by(attempts.c.call)
+    )
+    with engine.connect() as conn:
+        return Counter({str(call).split(".")[-1]: int(n) for call, n in conn.execute(query)})
 
 
 def sqlite_integrity(engine: Engine) -> str:
