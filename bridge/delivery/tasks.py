@@ -33,11 +33,11 @@ class TaskCreator:
     lost its job sends nothing.
 
     The search is skipped in one case: the delivery is ``task_unsent``, written
-    when the last send certainly never reached iVvy (the connection was refused,
-    or iVvy answered 429) and nothing before it can have created the task (it
-    was the first send, or it followed a search that found nothing).  Without
-    this, every retry through an iVvy outage would list all of the owner's
-    tasks again once iVvy is back.
+    when the last send certainly never reached iVvy (no connection could be
+    made, or iVvy refused it: 429, a stale signature) and nothing before it can
+    have created the task (it was the first send, or it followed a search that
+    found nothing).  Without this, every retry through an iVvy outage would
+    list all of the owner's tasks again once iVvy is back.
     """
 
     def __init__(
