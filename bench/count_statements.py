@@ -12,7 +12,6 @@ own; SQLite's ``BEGIN IMMEDIATE`` comes from the engine's begin hook).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from collections import Counter
@@ -24,12 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import event
 
 from bench import stack
-from bench.seed import seed_events
-from bridge.runtime import Runtime
-from bridge.settings import Settings
-from bridge.worker import Worker
-
-WARM_UP = 5
+from bench.seed import seeded_worker
 
 
 def _kind(statement: str) -> str:
@@ -52,15 +46,9 @@ def main() -> None:
         sandbox, ivvy_url = stack.start_sandbox(directory / "sandbox.log")
         try:
             config = stack.write_config(directory, ivvy_url)
-            with stack.bridge_database(args.db, directory) as url:
-                env = stack.bridge_env(url, config)
-                os.environ.update(env)  # the config's ${VARS}
-                seed_events(url, config, env, "count", args.jobs + WARM_UP)
-                runtime = Runtime.from_env(Settings.from_env(env))
-                worker = Worker(runtime)
-                worker.run_pending(WARM_UP)
+            with seeded_worker(args.db, directory, config, "count", args.jobs) as worker:
                 counts: Counter[str] = Counter()
-                engine = runtime.engine
+                engine = worker.runtime.engine
 
                 @event.listens_for(engine, "before_cursor_execute")
                 def _statement(_c: Any, _cur: Any, statement: str, *_rest: Any) -> None:
@@ -69,7 +57,6 @@ def main() -> None:
                 for name in ("begin", "commit", "rollback"):
                     event.listen(engine, name, lambda _c, name=name: counts.update([name.upper()]))
                 done = worker.run_pending(args.jobs)
-                runtime.database.dispose()
         finally:
             sandbox.stop()
     for kind, count in counts.most_common():

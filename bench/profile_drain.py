@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import os
 import pstats
 import sys
 import tempfile
@@ -24,10 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import stack
-from bench.seed import seed_events
-from bridge.runtime import Runtime
-from bridge.settings import Settings
-from bridge.worker import Worker
+from bench.seed import seeded_worker
 
 
 def main() -> None:
@@ -44,13 +40,9 @@ def main() -> None:
             config = stack.write_config(directory, ivvy_url)
             for run in range(args.runs + (1 if args.profile else 0)):
                 (directory / f"run{run}").mkdir()
-                with stack.bridge_database(args.db, directory / f"run{run}") as url:
-                    env = stack.bridge_env(url, config)
-                    os.environ.update(env)  # the config's ${VARS}
-                    seed_events(url, config, env, f"run{run}", args.jobs)
-                    runtime = Runtime.from_env(Settings.from_env(env))
-                    worker = Worker(runtime)
-                    worker.run_pending(5)  # warm: first calls build caches and connections
+                with seeded_worker(
+                    args.db, directory / f"run{run}", config, f"run{run}", args.jobs
+                ) as worker:
                     profiler = cProfile.Profile() if run == args.runs else None
                     started = time.process_time()
                     if profiler:
@@ -60,12 +52,11 @@ def main() -> None:
                         profiler.disable()
                     cpu_ms = (time.process_time() - started) / done * 1000
                     print(f"run {run}: {done} jobs, CPU {cpu_ms:.2f} ms/job")
-                    runtime.database.dispose()
-                    if profiler:
-                        out = io.StringIO()
-                        stats = pstats.Stats(profiler, stream=out)
-                        stats.sort_stats("cumulative").print_stats(50)
-                        print(out.getvalue())
+                if profiler:
+                    out = io.StringIO()
+                    stats = pstats.Stats(profiler, stream=out)
+                    stats.sort_stats("cumulative").print_stats(50)
+                    print(out.getvalue())
         finally:
             sandbox.stop()
 

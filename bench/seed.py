@@ -6,7 +6,9 @@ are exactly what the web process would have stored; only durability is relaxed w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,11 +16,17 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
-from bench import signed
+from bench import signed, stack
 from bridge.config import load_config
+from bridge.runtime import Runtime
+from bridge.settings import Settings
 from bridge.sources.base import Accepted, InboundRequest
 from bridge.store.db import normalise_url
 from bridge.store.inbox import accept
+from bridge.worker import Worker
+
+# Jobs a seeded worker runs before it is handed over: the first build caches and connections.
+WARM_UP = 5
 
 
 def _fast_engine(database_url: str) -> Engine:
@@ -68,3 +76,23 @@ def seed_events(
     finally:
         engine.dispose()
     return ids
+
+
+@contextmanager
+def seeded_worker(db: str, directory: Path, config: Path, tag: str, jobs: int) -> Iterator[Worker]:
+    """A worker in this process on a fresh ``db`` database, warmed up, with ``jobs`` left to run.
+
+    For the in-process drain measurements (``profile_drain.py``, ``count_statements.py``):
+    the events are seeded, ``WARM_UP`` jobs more than asked, and those are run first.
+    """
+    with stack.bridge_database(db, directory) as url:
+        env = stack.bridge_env(url, config)
+        os.environ.update(env)  # the config's ${VARS}
+        seed_events(url, config, env, tag, jobs + WARM_UP)
+        runtime = Runtime.from_env(Settings.from_env(env))
+        worker = Worker(runtime)
+        worker.run_pending(WARM_UP)
+        try:
+            yield worker
+        finally:
+            runtime.database.dispose()
