@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.alerts import start_alert_watch
 from bridge.circuit import CircuitBreaker
+from bridge.clock import utc_now
 from bridge.config.loader import LEASE_MARGIN_SECONDS
 from bridge.delivery.attempts import attempt_rows, save_attempts
 from bridge.delivery.directory import Directory
@@ -27,7 +28,7 @@ from bridge.housekeeping import start_pruning
 from bridge.ivvy.client import CallRecord
 from bridge.metrics import observe_job
 from bridge.retry import RetryPolicy
-from bridge.runtime import Runtime, utc_now
+from bridge.runtime import Runtime
 from bridge.store.queue import ClaimedJob, Lease, Queue, Write
 from bridge.store.tables import attempts
 from bridge.wakeup import Wakeup, start_listener

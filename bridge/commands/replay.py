@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bridge.runtime import utc_now
+from bridge.clock import utc_now
 from bridge.settings import Settings
 from bridge.store.db import build_engine
 from bridge.store.maintenance import replay_report

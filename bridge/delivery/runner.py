@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bridge.config import Config
 from bridge.delivery.directory import Directory
-from bridge.delivery.owners import OwnerUnavailable
+from bridge.delivery.owner_records import OwnerUnavailable
 from bridge.delivery.records import DeliveryConflict, DeliveryRecord, DeliveryStore
 from bridge.delivery.tasks import TaskCreator
 from bridge.events import Event

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bridge.delivery.directory import Directory
-from bridge.delivery.owners import OwnerResolver, OwnerUnavailable
+from bridge.delivery.owner_records import OwnerResolver, OwnerUnavailable
 from bridge.delivery.records import DeliveryRecord, DeliveryStore, next_rotation
 from bridge.ivvy.client import IvvyClient
 from bridge.ivvy.errors import IvvyError

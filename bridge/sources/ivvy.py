@@ -20,7 +20,6 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate
 
 from bridge.events import Event
-from bridge.sources import register
 from bridge.sources.base import (
     Accepted,
     Acknowledged,
@@ -84,7 +83,6 @@ class IvvyOptionsSchema(SourceOptionsSchema):
     )
 
 
-@register
 class IvvySource(SourceType):
     """iVvy account or venue notifications, through an SNS HTTP(S) subscription."""
 

@@ -14,7 +14,6 @@ from typing import Any
 
 from marshmallow import fields as mfields
 
-from bridge.sources import register
 from bridge.sources.answers import add_compound, make_event
 from bridge.sources.base import Accepted, InboundRequest, PayloadInvalid, SourceType
 from bridge.sources.options import TokenOptionsSchema
@@ -58,7 +57,6 @@ def question_answers(raw_request: dict[str, Any]) -> dict[str, Any]:
     return answers
 
 
-@register
 class JotformSource(SourceType):
     """Jotform's submission webhooks."""
 

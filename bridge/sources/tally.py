@@ -7,7 +7,6 @@ from typing import Any
 
 from marshmallow import fields as mfields
 
-from bridge.sources import register
 from bridge.sources.answers import add_labelled, make_event
 from bridge.sources.base import Accepted, InboundRequest, SourceType
 from bridge.sources.options import SignedOptionsSchema
@@ -68,7 +67,6 @@ def field_value(field: dict[str, Any]) -> Any:
     return value
 
 
-@register
 class TallySource(SourceType):
     """Tally's ``FORM_RESPONSE`` webhooks."""
 

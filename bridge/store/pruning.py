@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
-from bridge.config.settings import RetentionSettings
+from bridge.config.sections import RetentionSettings
 from bridge.store.tables import attempts, dedupe_keys, deliveries, events, jobs
 
 BATCH_SIZE = 500

@@ -24,16 +24,16 @@ from bridge.rules.preview import PreviewError, preview
 from bridge.sources.base import PayloadInvalid
 from bridge.store import queries
 from bridge.store.maintenance import ReplayRefused, dead_jobs, replay_event
-from bridge.web import ui_queries
 from bridge.web.runtime_access import runtime
-from bridge.web.ui_explain import (
+from bridge.web.ui import queries as ui_queries
+from bridge.web.ui.explain import (
     RuleExplanation,
     explain_rules,
     redact_rows,
     redactor_for,
     task_link,
 )
-from bridge.web.ui_forms import EventFilters
+from bridge.web.ui.forms import EventFilters
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
