@@ -14,28 +14,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import FrameType
 
-from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.alerts import start_alert_watch
 from bridge.circuit import CircuitBreaker
 from bridge.clock import utc_now
 from bridge.config.loader import LEASE_MARGIN_SECONDS
-from bridge.delivery.attempts import attempt_rows, save_attempts
 from bridge.delivery.directory import Directory
-from bridge.delivery.runner import JobResult, JobRunner, event_write
+from bridge.delivery.runner import JobResult, JobRunner
 from bridge.housekeeping import start_pruning
 from bridge.ivvy.client import CallRecord
 from bridge.metrics import observe_job
 from bridge.retry import RetryPolicy
 from bridge.runtime import Runtime
+from bridge.store.attempts import attempt_rows, attempts_write, save_attempts
+from bridge.store.events import event_write
 from bridge.store.queue import ClaimedJob, Lease, Queue, Write
-from bridge.store.tables import attempts
 from bridge.wakeup import Wakeup, start_listener
 
 log = logging.getLogger(__name__)
-
-_INSERT_ATTEMPTS = insert(attempts)
 
 
 @dataclass
@@ -221,7 +218,7 @@ class Worker:
             self.breaker.cancel()
         context = {"job": job.id, "event_id": job.event_id, "worker": self.worker_id}
         # One transaction settles the job with everything the run wants remembered.
-        also: list[Write] = [*result.writes, *([(_INSERT_ATTEMPTS, calls)] if calls else [])]
+        also: list[Write] = [*result.writes, *attempts_write(calls)]
         if result.outcome == "lost":
             log.warning("lease lost; the job is another worker's now", extra=context)
         elif result.outcome == "done":

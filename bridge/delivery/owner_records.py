@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from bridge.delivery.records import DeliveryRecord, DeliveryStore
 from bridge.ivvy.client import IvvyClient
 from bridge.rules.plan import OwnerPlan
 from bridge.rules.task_schema import ResolvedOwner
+from bridge.store.deliveries import DeliveryRecord, DeliveryStore
 from bridge.store.queue import Lease
 
 

@@ -11,12 +11,13 @@ from sqlalchemy.engine import Engine
 
 from bridge.delivery.directory import Directory
 from bridge.delivery.owner_records import OwnerResolver, OwnerUnavailable
-from bridge.delivery.records import DeliveryRecord, DeliveryStore, next_rotation
 from bridge.ivvy.client import IvvyClient
 from bridge.ivvy.errors import IvvyError
 from bridge.rules.plan import TaskPlan
 from bridge.rules.task_schema import ResolvedOwner, build_task_payload
+from bridge.store.deliveries import DeliveryRecord, DeliveryStore
 from bridge.store.queue import Lease
+from bridge.store.rotations import next_rotation
 
 
 class TaskCreator:

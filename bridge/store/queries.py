@@ -254,3 +254,19 @@ def queue_stats(engine: Engine, *, now: datetime) -> dict[str, Any]:
             max(0.0, (now - oldest).total_seconds()) if oldest is not None else None
         ),
     }
+
+
+def jobs_died(engine: Engine, *, after: datetime, until: datetime) -> list[tuple[Any, ...]]:
+    """``(event id, reason, finished at, source)`` of jobs that died in ``(after, until]``."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(jobs.c.event_id, jobs.c.last_error, jobs.c.finished_at, events.c.source)
+            .join(events, events.c.id == jobs.c.event_id)
+            .where(
+                jobs.c.state == "dead",
+                jobs.c.finished_at > after,
+                jobs.c.finished_at <= until,
+            )
+            .order_by(jobs.c.finished_at)
+        ).all()
+    return [tuple(row) for row in rows]

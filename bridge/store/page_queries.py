@@ -1,4 +1,4 @@
-"""Read-side queries only the status pages need (the shared ones are in bridge.store.queries)."""
+"""Read-side queries only the status pages ask (the shared ones are in ``bridge.store.queries``)."""
 
 from __future__ import annotations
 

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
 from bridge.store.db import transaction
 from bridge.store.queue import Lease, Write
@@ -162,39 +161,3 @@ class DeliveryStore:
         assert record.id is not None, "a task is created only after the delivery was stored"
         values = {"p_id": record.id, "state": "done", "task_id": task_id, "error": None}
         return _UPDATE, {**values, "updated_at": now}
-
-    def for_event(self, event_id: str) -> list[dict[str, Any]]:
-        """Every delivery of an event, as dicts (for the admin API and status pages)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(deliveries)
-                .where(deliveries.c.event_id == event_id)
-                .order_by(deliveries.c.id)
-            ).mappings()
-            return [dict(row) for row in rows]
-
-
-def next_rotation(engine: Engine, rule: str) -> int:
-    """The rule's round-robin counter before this call, incremented atomically."""
-    from bridge.store.tables import rotations
-
-    with engine.begin() as conn:
-        updated = conn.execute(
-            update(rotations)
-            .where(rotations.c.rule == rule)
-            .values(counter=rotations.c.counter + 1)
-            .returning(rotations.c.counter)
-        ).scalar_one_or_none()
-        if updated is None:
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(rotations).values(rule=rule, counter=1))
-                return 0
-            except IntegrityError:
-                updated = conn.execute(
-                    update(rotations)
-                    .where(rotations.c.rule == rule)
-                    .values(counter=rotations.c.counter + 1)
-                    .returning(rotations.c.counter)
-                ).scalar_one()
-        return int(updated) - 1
