@@ -30,6 +30,7 @@ from bridge.runtime import Runtime
 from bridge.store.attempts import attempt_rows, attempts_write, save_attempts
 from bridge.store.events import event_write
 from bridge.store.queue import ClaimedJob, Lease, Queue, Write
+from bridge.store.states import JobState
 from bridge.wakeup import Wakeup, start_listener
 
 log = logging.getLogger(__name__)
@@ -208,7 +209,7 @@ class Worker:
 
     def _settle(
         self, job: ClaimedJob, result: JobResult, calls: list[dict[str, object]], now: datetime
-    ) -> str | None:
+    ) -> JobState | None:
         """Settle the job in one transaction; its new state, or None if it is not ours now."""
         if result.ivvy_failure:
             self.breaker.record_failure(now)
@@ -224,14 +225,14 @@ class Worker:
         elif result.outcome == "done":
             if self.queue.complete(job.id, self.worker_id, now=now, also=also):
                 log.info("job done", extra={**context, "attempts": job.attempts + 1})
-                return "done"
+                return JobState.DONE
             log.warning("job completed after its lease was lost", extra=context)
         elif result.outcome == "retry" and (run_at := self._next_run(job, result, now)):
             if self.queue.retry(
                 job.id, self.worker_id, run_at=run_at, error=result.error or "", now=now, also=also
             ):
                 log.info("job will retry", extra={**context, "run_at": run_at.isoformat()})
-                return "ready"
+                return JobState.READY
         else:
             if result.outcome == "retry":
                 reason = f"gave up after {job.attempts + 1} attempts: {result.error}"
@@ -240,7 +241,7 @@ class Worker:
             also.append(event_write(job.event_id, result.event_state, reason, now))
             if self.queue.kill(job.id, self.worker_id, error=reason, now=now, also=also):
                 log.warning("job dead", extra={**context, "reason": reason})
-                return "dead"
+                return JobState.DEAD
         save_attempts(self.runtime.engine, job.id, calls)  # not ours any more: keep the call log
         return None
 

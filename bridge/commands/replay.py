@@ -14,8 +14,9 @@ from bridge.clock import utc_now
 from bridge.settings import Settings
 from bridge.store.db import build_engine
 from bridge.store.maintenance import replay_report
+from bridge.store.states import EventState
 
-REPLAYABLE_STATES = ("dead", "failed", "no_match", "done")
+REPLAYABLE_STATES = (EventState.DEAD, EventState.FAILED, EventState.NO_MATCH, EventState.DONE)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -24,6 +24,7 @@ from bridge.store.deliveries import DeliveryConflict, DeliveryRecord, DeliverySt
 from bridge.store.events import event_payload, event_write
 from bridge.store.queue import ClaimedJob, Lease, LeaseLost, Write
 from bridge.store.rule_sets import remember_rules, stored_rules
+from bridge.store.states import DeliveryState, EventState
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class JobResult:
     error: str | None = None
     retry_after: float | None = None
     ivvy_failure: bool = False
-    event_state: str = "dead"
+    event_state: EventState = EventState.DEAD
     writes: tuple[Write, ...] = ()
     source: str | None = None
     received_at: datetime | None = None
@@ -121,7 +122,7 @@ class JobRunner:
         except IvvyError as exc:
             # Raised outside a delivery: a venue lookup while evaluating the rules.
             if exc.retryable:
-                writes = (*run.done, self._event_write(job, "retrying", str(exc), None))
+                writes = (*run.done, self._event_write(job, EventState.RETRYING, str(exc), None))
                 return JobResult(
                     "retry", str(exc), exc.retry_after, ivvy_failure=True, writes=writes
                 )
@@ -149,10 +150,10 @@ class JobRunner:
             if not outcome.matched:
                 continue
             record = self.store.get_or_new(job.event_id, outcome.rule)
-            if record.state == "done":
+            if record.state == DeliveryState.DONE:
                 delivered += 1
                 continue
-            if record.state == "failed":
+            if record.state == DeliveryState.FAILED:
                 # Failed for good in an earlier run; a replay puts it back to pending.
                 failures.append(f"rule {outcome.rule}: {record.error}")
                 continue
@@ -166,7 +167,7 @@ class JobRunner:
                 if not exc.retryable:
                     failures.append(self._fail(record, outcome.rule, str(exc), run))
                     continue
-                writes = (*run.done, self._event_write(job, "retrying", str(exc), digest))
+                writes = (*run.done, self._event_write(job, EventState.RETRYING, str(exc), digest))
                 return JobResult(
                     "retry", str(exc), exc.retry_after, ivvy_failure=True, writes=writes
                 )
@@ -174,19 +175,19 @@ class JobRunner:
                 failures.append(self._fail(record, outcome.rule, str(exc), run))
         if failures:
             reason = "; ".join(failures)
-            writes = (*run.done, self._event_write(job, "failed", reason, digest))
-            return JobResult("dead", reason, event_state="failed", writes=writes)
-        state = "done" if delivered else "no_match"
+            writes = (*run.done, self._event_write(job, EventState.FAILED, reason, digest))
+            return JobResult("dead", reason, event_state=EventState.FAILED, writes=writes)
+        state = EventState.DONE if delivered else EventState.NO_MATCH
         return JobResult("done", writes=(*run.done, self._event_write(job, state, None, digest)))
 
     def _fail(self, record: DeliveryRecord, rule: str, reason: str, run: _Run) -> str:
         """Mark a delivery failed for good (no retry: a person must act); the job's reason."""
-        self.store.update(record, self.clock(), state="failed", error=reason)
+        self.store.update(record, self.clock(), state=DeliveryState.FAILED, error=reason)
         run.failed += 1
         return f"rule {rule}: {reason}"
 
     def _event_write(
-        self, job: ClaimedJob, state: str, error: str | None, digest: str | None
+        self, job: ClaimedJob, state: EventState, error: str | None, digest: str | None
     ) -> Write:
         return event_write(job.event_id, state, error, self.clock(), digest)
 

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bridge.store.db import transaction
 from bridge.store.queue import Lease, Write
+from bridge.store.states import DeliveryState
 from bridge.store.tables import deliveries
 
 # Built once (see bridge/store/queue.py).  The SET clause of _UPDATE comes from the
@@ -43,7 +44,7 @@ class DeliveryRecord:
     id: int | None
     event_id: str
     rule: str
-    state: str  # pending | creating_lead | creating_task | task_unsent | done | failed
+    state: DeliveryState
     marker: str
     contact_id: int | None
     lead_id: int | None
@@ -75,7 +76,7 @@ class DeliveryStore:
             id=None,
             event_id=event_id,
             rule=rule,
-            state="pending",
+            state=DeliveryState.PENDING,
             marker=marker_for(event_id, rule),
             contact_id=None,
             lead_id=None,
@@ -157,7 +158,7 @@ class DeliveryStore:
 
     def done(self, record: DeliveryRecord, task_id: int, now: datetime) -> Write:
         """The write that marks the delivery done, for the caller's settling transaction."""
-        record.state, record.task_id, record.error = "done", task_id, None
+        record.state, record.task_id, record.error = DeliveryState.DONE, task_id, None
         assert record.id is not None, "a task is created only after the delivery was stored"
-        values = {"p_id": record.id, "state": "done", "task_id": task_id, "error": None}
+        values = {"p_id": record.id, "state": DeliveryState.DONE, "task_id": task_id, "error": None}
         return _UPDATE, {**values, "updated_at": now}

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Engine
 
 from bridge.store.queue import Write
+from bridge.store.states import EventState
 from bridge.store.tables import events
 
 # The event's state after a run, and (on its first run only) the rules it ran with.
@@ -27,7 +28,7 @@ _SET_EVENT = (
 
 
 def event_write(
-    event_id: str, state: str, error: str | None, now: datetime, digest: str | None = None
+    event_id: str, state: EventState, error: str | None, now: datetime, digest: str | None = None
 ) -> Write:
     """The event's new state and error, and (on its first run only) the rules it ran with."""
     params = {

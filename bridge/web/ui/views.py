@@ -24,6 +24,7 @@ from bridge.rules.preview import PreviewError, preview
 from bridge.sources.base import PayloadInvalid
 from bridge.store import page_queries, queries
 from bridge.store.maintenance import ReplayRefused, dead_jobs, replay_event
+from bridge.store.states import ACTIVE_JOB_STATES
 from bridge.web.runtime_access import runtime
 from bridge.web.ui.explain import (
     RuleExplanation,
@@ -127,7 +128,7 @@ def event_page(event_id: str) -> str:
     for delivery in deliveries:
         delivery["link"] = task_link(rt.config.ivvy.web_url, delivery["task_id"])
         delivery["task_json"] = json.dumps(delivery["task"], indent=2) if delivery["task"] else ""
-    active = [job for job in found["jobs"] if job["state"] in ("ready", "running")]
+    active = [job for job in found["jobs"] if job["state"] in ACTIVE_JOB_STATES]
     return render_template(
         "event.html",
         event=found,
