@@ -175,3 +175,27 @@ def test_a_nul_in_an_admin_url_is_a_400(door: Door, path: str) -> None:
     answer = door.admin(path)
     assert answer.status_code == 400, answer.text
     assert "NUL" in answer.text
+
+
+# -- found by the property tests (test_bad_input_properties.py) ------------------------
+
+
+def test_a_tally_option_whose_id_is_a_list_is_kept_as_it_came(door: Door) -> None:
+    """Tally options are looked up by id; a list as an id answered 500 (unhashable)."""
+    sample = json.loads((Path(__file__).parents[1] / "fixtures/samples/tally.json").read_text())
+    field = {"key": "q", "label": "Pick", "type": "CHECKBOXES", "value": [[1], "b"]}
+    field["options"] = [{"id": [1], "text": "one"}, {"id": "b", "text": "bee"}]
+    sample["data"]["fields"] = [field]
+    row = assert_becomes_a_task(door, door.send("tally", json.dumps(sample).encode()))
+    assert row["event"]["answers"]["q"] == [[1], "bee"]
+
+
+@pytest.mark.parametrize("contact_id", ["\u00b2", "1" * 5000])
+def test_an_ivvy_id_that_is_not_ascii_digits_is_refused_with_a_reason(
+    door: Door, contact_id: str
+) -> None:
+    """``"²".isdigit()`` is true and ``int("²")`` raises: that id answered 500."""
+    body = json.dumps({"data": {"id": contact_id, "email": "a@example.org"}})
+    answer = door.send_ivvy("ContactAdded", body)
+    assert answer.status_code == 400, answer.text
+    assert "unexpected shape" in answer.json["error"]["message"]
