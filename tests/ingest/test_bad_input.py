@@ -104,6 +104,36 @@ def test_preview_of_a_deep_payload_is_a_400(door: Door, payload: bytes) -> None:
     assert "nested more than" in answer.json["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    ("number", "reason"),
+    [
+        (b"1e400", "a number too large"),
+        (b"-1e400", "a number too large"),
+        (b"1" * 5000, "a number too large"),
+        (b"NaN", "holds NaN"),
+        (b"Infinity", "holds Infinity"),
+    ],
+)
+def test_a_number_json_or_postgresql_cannot_carry_is_kept_as_invalid(
+    door: Door, number: bytes, reason: str
+) -> None:
+    body = b'{"email": "a@example.org", "guests": ' + number + b"}"
+    assert_kept_invalid(door, door.send("form", body), body, reason)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"email": "a@example.org", "name": "\xed\xa0\x80"}',  # a surrogate, UTF-8 encoded
+        b'{"email": "a@example.org", "name": "\xff"}',
+        '{"email": "a@example.org"}'.encode("utf-16"),
+    ],
+    ids=["encoded-surrogate", "latin-1", "utf-16"],
+)
+def test_a_json_body_that_is_not_utf8_is_kept_as_invalid(door: Door, body: bytes) -> None:
+    assert_kept_invalid(door, door.send("typeform", body), body, "not UTF-8")
+
+
 # -- case 2: lone surrogates ------------------------------------------------------------
 
 
