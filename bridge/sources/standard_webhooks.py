@@ -76,6 +76,7 @@ class StandardWebhooksSource(SourceType):
     """Any sender following the Standard Webhooks specification."""
 
     type_name = "standard-webhooks"
+    credential_headers = frozenset({"webhook-signature"})
     options_schema = StandardWebhooksOptionsSchema
     _payload_schema = StandardWebhooksPayload()
 

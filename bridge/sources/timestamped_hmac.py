@@ -86,6 +86,7 @@ class CalendlySource(TimestampedHmacSource):
 
     type_name = "calendly"
     signature_header = "calendly-webhook-signature"
+    credential_headers = frozenset({"calendly-webhook-signature"})
     _payload_schema = CalendlyPayload()
 
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
@@ -135,6 +136,7 @@ class FormspreeSource(TimestampedHmacSource):
 
     type_name = "formspree"
     signature_header = "formspree-signature"
+    credential_headers = frozenset({"formspree-signature"})
     _payload_schema = FormspreePayload()
 
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:

@@ -15,6 +15,7 @@ from bridge.sources.base import (
     Acknowledged,
     InboundRequest,
     PayloadInvalid,
+    SourceType,
     SourceUnavailable,
     VerificationFailed,
 )
@@ -31,12 +32,17 @@ bp = Blueprint("hooks", __name__)
 _UNSTORED = frozenset({"authorization", "cookie", "x-bridge-token", "x-api-authorization"})
 
 
-def _stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The lower-cased headers worth keeping with the event."""
+def _stored_headers(headers: Mapping[str, str], source: SourceType) -> dict[str, str]:
+    """The lower-cased headers worth keeping with the event.
+
+    The source's own credential headers are dropped whatever their name (a generic
+    ``hmac`` source may sign in ``X-Sig``), as is anything named like a signature.
+    """
+    unstored = _UNSTORED | source.unstored_headers()
     return {
         name: value
         for name, value in headers.items()
-        if name not in _UNSTORED and "signature" not in name
+        if name not in unstored and "signature" not in name
     }
 
 
@@ -118,7 +124,7 @@ def receive(source_name: str) -> Response:
                 rt.engine,
                 source=source_name,
                 source_type=source.type_name,
-                headers=_stored_headers(inbound.headers),
+                headers=_stored_headers(inbound.headers, source),
                 body=body,
                 content_type=request.content_type or "",
                 reason=str(exc),
@@ -136,7 +142,7 @@ def receive(source_name: str) -> Response:
         result = accept(
             rt.engine,
             parsed,
-            headers=_stored_headers(inbound.headers),
+            headers=_stored_headers(inbound.headers, source),
             body=body,
             content_type=request.content_type or "",
             now=now,

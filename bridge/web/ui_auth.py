@@ -90,7 +90,9 @@ def safe_next(target: str | None) -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("ui.overview")
-    if "\\" in target:
+    # A backslash is a slash to browsers; a control character (CR/LF would split
+    # the Location header, which Werkzeug refuses with a 500) is never a real path.
+    if "\\" in target or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in target):
         return url_for("ui.overview")
     return target
 
