@@ -20,6 +20,7 @@ from bridge.sources.base import (
     VerificationFailed,
 )
 from bridge.store.inbox import accept, store_invalid
+from bridge.web.body_deadline import DEADLINES
 from bridge.web.errors import error_response
 from bridge.web.request_log import note, outcome
 from bridge.web.runtime_access import runtime
@@ -46,14 +47,29 @@ def _stored_headers(headers: Mapping[str, str], source: SourceType) -> dict[str,
     }
 
 
-def read_body(limit: int) -> bytes:
+def read_body(limit: int, seconds: float) -> bytes:
     """The whole body, refusing (413) anything over ``limit`` bytes, chunked bodies included.
 
     Werkzeug's ``get_data()`` silently truncates a chunked body at the limit,
     so the stream is read here with an explicit count instead.  ``request.stream``
     is not used: it is capped at MAX_CONTENT_LENGTH and refuses a body of exactly
     ``limit`` bytes (the read that finds the end counts as one past the cap).
+    Under gunicorn a body not read within ``seconds`` is a 408: see body_deadline.
     """
+    sock = request.environ.get("gunicorn.socket")
+    if sock is None:  # not under gunicorn (the test client): nothing to cut
+        return _read_body(limit)
+    with DEADLINES.watch(sock, seconds) as watch:
+        try:
+            return _read_body(limit)
+        finally:
+            # Whatever the cut body came to (a short read, a parser error): a 408.
+            if watch.expired:
+                outcome("webhook body too slow", logging.WARNING, deadline_seconds=seconds)
+                abort(408)
+
+
+def _read_body(limit: int) -> bytes:
     length = request.content_length
     environ = request.environ
     if length is not None:
@@ -94,7 +110,7 @@ def receive(source_name: str) -> Response:
         return error_response(
             415, "unsupported content type", accepted=sorted(source.content_types)
         )
-    body = read_body(rt.settings.max_body_bytes)
+    body = read_body(rt.settings.max_body_bytes, rt.settings.body_read_seconds)
     inbound = InboundRequest(
         body=body,
         headers={k.lower(): v for k, v in request.headers.items()},
