@@ -29,6 +29,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from bridge.web.auth import basic_password, token_matches
 from bridge.web.csrf import rotate_csrf_token
 from bridge.web.runtime_access import runtime
+from bridge.web.throttle import admin_guesses, client_of
 
 SESSION_LIFETIME = timedelta(hours=12)
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -105,6 +106,7 @@ def login() -> BaseResponse | str | tuple[str, int]:
             return redirect(next_path)
         return render_template("login.html", next_path=next_path, failed=False)
     if not token_matches(runtime().settings.admin_token, request.form.get("token")):
+        admin_guesses().failed(client_of(request))
         return render_template("login.html", next_path=next_path, failed=True), 401
     session.clear()
     session[_SESSION_FLAG] = True
