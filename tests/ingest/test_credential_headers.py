@@ -10,7 +10,7 @@ import uuid
 import pytest
 import requests
 
-from bridge.sources import SOURCE_TYPES
+from bridge.sources.registry import SOURCE_TYPES
 from tests.ingest.running_bridge import RunningBridge
 from tests.support.configs import TOKEN
 
