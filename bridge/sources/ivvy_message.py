@@ -2,7 +2,7 @@
 
 iVvy signs ``lower(TxnId:Region:Timestamp:AccountId:Subject:sha1hex(Body))`` with RSA-SHA1
 (PKCS#1 v1.5); the PEM public key lives at a per-region base URL + ``SigningPublicKeyPath``.
-Pure functions, shared by the verifier (``bridge.sources.ivvy``) and the notifier.
+Pure functions, shared by the verifier (``bridge.sources.ivvy``) and the tests' notifier.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from typing import Any
 
 from marshmallow import fields as mfields
 
-from bridge.sources import register
 from bridge.sources.answers import add_compound, make_event
 from bridge.sources.base import Accepted, InboundRequest, PayloadInvalid, SourceType
 from bridge.sources.decoding import UnsafeJSON, decode_json
@@ -58,11 +57,11 @@ def question_answers(raw_request: dict[str, Any]) -> dict[str, Any]:
     return answers
 
 
-@register
 class JotformSource(SourceType):
     """Jotform's submission webhooks."""
 
     type_name = "jotform"
+    credential_headers = frozenset({"x-bridge-token", "authorization"})
     options_schema = JotformOptionsSchema
     content_types = frozenset({"multipart/form-data"})
     _payload_schema = JotformPayload()

@@ -7,7 +7,6 @@ from typing import Any
 
 from marshmallow import fields as mfields
 
-from bridge.sources import register
 from bridge.sources.answers import add_labelled, make_event
 from bridge.sources.base import Accepted, InboundRequest, SourceType
 from bridge.sources.options import SignedOptionsSchema
@@ -92,11 +91,11 @@ def _row_label(text: Any, key: str) -> str:
     return text if isinstance(text, str) else key
 
 
-@register
 class TallySource(SourceType):
     """Tally's ``FORM_RESPONSE`` webhooks."""
 
     type_name = "tally"
+    credential_headers = frozenset({"tally-signature"})
     options_schema = TallyOptionsSchema
     _payload_schema = TallyPayload()
 

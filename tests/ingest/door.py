@@ -27,13 +27,13 @@ from werkzeug.test import TestResponse
 
 from bridge import create_app
 from bridge.config import load_config
-from bridge.ivvy.notifier import envelope_bytes
 from bridge.ivvy.sandbox import SANDBOX_KEY, SANDBOX_SECRET, SandboxServer
 from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.store.tables import events, jobs
 from bridge.worker import Worker
 from tests.sources.ivvy_support.world import TOPIC, World
+from tests.support.notifier import envelope_bytes
 
 ADMIN = "admin-token-for-bad-input"
 TOKEN = "form-token-for-bad-input"
