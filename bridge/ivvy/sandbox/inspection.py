@@ -11,7 +11,8 @@ from bridge.ivvy.sandbox.contact_actions import render_company, render_contact
 from bridge.ivvy.sandbox.errors import error_body
 from bridge.ivvy.sandbox.lead_actions import render_lead
 from bridge.ivvy.sandbox.state import SandboxState
-from bridge.ivvy.sandbox.task_actions import STATUSES, render_task
+from bridge.ivvy.sandbox.task_actions import render_task
+from bridge.task_status import STATUS_IDS, TaskStatus
 
 if TYPE_CHECKING:
     from bridge.ivvy.sandbox.app import Sandbox
@@ -25,9 +26,6 @@ RENDERERS: dict[str, Renderer] = {
     "users": lambda state, record: record,
     "venues": lambda state, record: record,
 }
-STATUS_NAMES = dict(
-    zip(STATUSES, ("Not started", "In progress", "On hold", "Cancelled", "Completed"), strict=True)
-)
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
@@ -47,6 +45,10 @@ JSON: {% for kind in kinds %}<a href="{{ kind }}">{{ kind }}</a> {% endfor %}
 <td>{{ task.statusName }}</td><td>{{ task.createdDate }}</td></tr>{% endfor %}</table>
 {% else %}<p>No tasks yet. Send an event to the bridge and watch them appear here.</p>{% endif %}
 </body></html>"""
+
+
+def _status_name(status: Any) -> str | None:
+    return TaskStatus(status).label if status in STATUS_IDS else None
 
 
 def task_owner(task: dict[str, Any]) -> str:
@@ -74,7 +76,7 @@ def inspection_blueprint(sandbox: Sandbox) -> Blueprint:
     @blueprint.get("/")
     def page() -> str:
         tasks = [
-            {**task, "owner": task_owner(task), "statusName": STATUS_NAMES.get(task["status"])}
+            {**task, "owner": task_owner(task), "statusName": _status_name(task["status"])}
             for task in listing("tasks")
         ]
         return render_template_string(PAGE, tasks=tasks, kinds=list(RENDERERS))
