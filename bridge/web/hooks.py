@@ -135,7 +135,8 @@ def receive(source_name: str) -> Response:
     try:
         result = accept(
             rt.engine,
-            parsed,
+            parsed.event,
+            parsed.dedupe_key,
             headers=_stored_headers(inbound.headers),
             body=body,
             content_type=request.content_type or "",
