@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template_string, request
 
 from bridge.ivvy.sandbox.contact_actions import render_company, render_contact
 from bridge.ivvy.sandbox.errors import error_body
+from bridge.ivvy.sandbox.faults import Faults
 from bridge.ivvy.sandbox.lead_actions import render_lead
 from bridge.ivvy.sandbox.state import SandboxState
 from bridge.ivvy.sandbox.task_actions import render_task
 from bridge.task_status import STATUS_IDS, TaskStatus
-
-if TYPE_CHECKING:
-    from bridge.ivvy.sandbox.app import Sandbox
 
 Renderer = Callable[[SandboxState, dict[str, Any]], dict[str, Any]]
 RENDERERS: dict[str, Renderer] = {
@@ -59,10 +57,10 @@ def task_owner(task: dict[str, Any]) -> str:
     return ""
 
 
-def inspection_blueprint(sandbox: Sandbox) -> Blueprint:
-    """The /_sandbox endpoints; fault knobs never apply here."""
+def inspection_blueprint(state: SandboxState, faults: Faults) -> Blueprint:
+    """The /_sandbox endpoints over the sandbox's records and fault knobs (which never apply
+    here)."""
     blueprint = Blueprint("sandbox_inspection", __name__, url_prefix="/_sandbox")
-    state = sandbox.state
 
     def listing(kind: str) -> list[dict[str, Any]]:
         with state.lock:
@@ -92,7 +90,7 @@ def inspection_blueprint(sandbox: Sandbox) -> Blueprint:
     @blueprint.post("/reset")
     def reset() -> Response:
         state.reset()
-        sandbox.faults.clear()
+        faults.clear()
         return jsonify({"reset": True})
 
     @blueprint.post("/seed")
@@ -104,13 +102,13 @@ def inspection_blueprint(sandbox: Sandbox) -> Blueprint:
             state.load_seed(body)
         except ValueError as error:
             return bad_request(str(error))
-        sandbox.faults.clear()
+        faults.clear()
         counts = {kind: len(state.records(kind)) for kind in RENDERERS}
         return jsonify({"seeded": True, "counts": counts})
 
     @blueprint.get("/faults")
-    def faults() -> Response:
-        return jsonify(sandbox.faults.describe())
+    def describe_faults() -> Response:
+        return jsonify(faults.describe())
 
     @blueprint.post("/faults")
     def set_faults() -> Response:
@@ -118,12 +116,12 @@ def inspection_blueprint(sandbox: Sandbox) -> Blueprint:
             changes = request.get_json(force=True, silent=True)
             if not isinstance(changes, dict):
                 return bad_request("Fault settings must be a JSON object")
-            return jsonify(sandbox.faults.configure(changes))
+            return jsonify(faults.configure(changes))
         except ValueError as error:
             return bad_request(str(error))
 
     @blueprint.delete("/faults")
     def clear_faults() -> Response:
-        return jsonify(sandbox.faults.clear())
+        return jsonify(faults.clear())
 
     return blueprint
