@@ -15,9 +15,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from bridge.rules.due import to_ivvy_utc
 from bridge.rules.plan import OwnerPlan, TaskPlan
+from bridge.task_status import STATUS_IDS
 
 PRIORITIES = ("low", "medium", "high")
-STATUS_IDS = (0, 1, 2, 3, 4)  # Not Started, In Progress, On Hold, Cancelled, Completed
 OWNER_FIELDS = ("leadId", "contactId", "companyId")
 # Stands in for an id that only delivery can know (a contact found by email, a user by name).
 PLACEHOLDER_ID = 999_999_999
@@ -44,7 +44,10 @@ def _flat(value: Any) -> list[Any]:
 
 
 class AddOrUpdateTaskSchema(Schema):
-    """addOrUpdateTask (ivvy-api.md 8.2): one owner, enums, name and due date when creating."""
+    """addOrUpdateTask: one owner, enums, name and due date when creating.
+
+    https://developer.ivvy.com/crm/add-or-update-task
+    """
 
     id = fields.Integer(strict=True, validate=_ID)
     venueId = fields.Integer(strict=True, validate=_ID)

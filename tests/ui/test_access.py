@@ -16,7 +16,6 @@ from bridge import create_app
 from bridge.events import Event
 from bridge.runtime import Runtime
 from bridge.settings import Settings
-from bridge.sources.base import Accepted
 from bridge.store.inbox import accept
 from bridge.store.tables import attempts, jobs
 from tests.support.configs import TOKEN, write_config
@@ -202,7 +201,8 @@ def test_attempt_errors_are_redacted_on_the_event_page(app: Flask) -> None:
     event = Event("website", "form", "submission", "enq-1", at, fields={"email": "a@b.example"})
     event_id = accept(
         engine,
-        Accepted(event, dedupe_key="enq-1"),
+        event,
+        "enq-1",
         headers={},
         body=b"{}",
         content_type="application/json",
