@@ -130,7 +130,18 @@ class IvvyClient:
 
     def call(self, namespace: str, action: str, body: dict[str, Any] | None = None) -> Any:
         """POST one action and return its parsed JSON answer; raises IvvyError on failure."""
-        data = encode_body(body)
+        try:
+            data = encode_body(body)
+        except UnicodeEncodeError:
+            # The door makes every stored text encodable (sources/decoding); only an event
+            # stored before it did can hold a lone surrogate.  Nothing is sent.
+            raise IvvyError(
+                "the request holds text that is not valid Unicode (a lone surrogate, in an "
+                "event stored before the bridge replaced such text); it cannot be sent",
+                retryable=False,
+                namespace=namespace,
+                action=action,
+            ) from None
         try:
             return self._attempt(namespace, action, data)
         except IvvyError as error:
