@@ -41,12 +41,18 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @app.after_request
     def _echo_request_id(response):  # type: ignore[no-untyped-def]
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        # No answer is to be sniffed into another type; admin answers hold events'
+        # personal data and are never to be kept by a browser or a proxy.
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if request.path.startswith("/api/"):
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     errors.init_app(app)
     request_log.init_app(app)
     health.init_app(app)
     metrics.init_app(app)
+    app.before_request(errors.refuse_nul_in_url)
     app.register_blueprint(hooks.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(ui.bp)

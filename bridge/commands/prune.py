@@ -8,8 +8,8 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bridge.clock import utc_now
 from bridge.config import ConfigError, load_config
-from bridge.runtime import utc_now
 from bridge.settings import Settings
 from bridge.store.db import build_engine
 from bridge.store.maintenance import prune

@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     upgrade(database_url)
 
     ivvy = SandboxServer(port=args.ivvy_port).start()
+    # The operator's own token wins; the welcome text names the one in force.
+    admin_token = os.environ.get("BRIDGE_ADMIN_TOKEN") or SANDBOX_ADMIN_TOKEN
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         "IVVY_API_KEY": SANDBOX_KEY,
         "IVVY_API_SECRET": SANDBOX_SECRET,
         "BRIDGE_SANDBOX_TOKEN": SANDBOX_TOKEN,
-        "BRIDGE_ADMIN_TOKEN": os.environ.get("BRIDGE_ADMIN_TOKEN") or SANDBOX_ADMIN_TOKEN,
+        "BRIDGE_ADMIN_TOKEN": admin_token,
         "PROMETHEUS_MULTIPROC_DIR": str((args.data_dir / "sandbox-metrics").resolve()),
     }
     bridge = [sys.executable, "-m", "bridge.cli"]
@@ -76,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         if not _wait_up(web_url + "/healthz", children, stop):
             print("the bridge did not start; see the messages above", file=sys.stderr)
             return 1
-        _print_welcome(web_url, ivvy.url)
+        _print_welcome(web_url, ivvy.url, admin_token)
         while not stop.is_set() and all(child.poll() is None for child in children):
             stop.wait(0.5)
     except KeyboardInterrupt:
@@ -108,12 +110,12 @@ def _wait_up(url: str, children: list[subprocess.Popen[bytes]], stop: threading.
     return False
 
 
-def _print_welcome(web_url: str, ivvy_url: str) -> None:
+def _print_welcome(web_url: str, ivvy_url: str, admin_token: str) -> None:
     print(
         f"""
   The bridge is running against the sandbox iVvy.
 
-    bridge (webhooks, status pages)  {web_url}/        admin token: {SANDBOX_ADMIN_TOKEN}
+    bridge (webhooks, status pages)  {web_url}/        admin token: {admin_token}
     sandbox iVvy (what it holds)     {ivvy_url}/_sandbox/
     tasks created so far (JSON)      {ivvy_url}/_sandbox/tasks
 

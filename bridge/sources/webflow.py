@@ -13,7 +13,6 @@ from typing import Any
 from marshmallow import ValidationError
 from marshmallow import fields as mfields
 
-from bridge.sources import register
 from bridge.sources.answers import add_labelled, make_event
 from bridge.sources.base import Accepted, InboundRequest, SourceType
 from bridge.sources.options import SignedOptionsSchema
@@ -62,11 +61,11 @@ class WebflowPayload(OpenSchema):
     payload = mfields.Nested(_Submission, required=True)
 
 
-@register
 class WebflowSource(SourceType):
     """Webflow's form submission webhooks."""
 
     type_name = "webflow"
+    credential_headers = frozenset({"x-webflow-signature"})
     options_schema = WebflowOptionsSchema
     _payload_schema = WebflowPayload()
 
