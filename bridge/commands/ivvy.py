@@ -66,7 +66,7 @@ def register(subparsers: Any) -> None:
         )
         sub.add_argument(
             "--endpoints",
-            default=",".join(subs.DEFAULT_ENDPOINTS),
+            default=None,
             help=f"account feeds, comma-separated, among {', '.join(subs.ENDPOINTS)} "
             f"(default {','.join(subs.DEFAULT_ENDPOINTS)})",
         )
@@ -197,6 +197,7 @@ def subscribe(args: argparse.Namespace) -> int:
     """Subscribe, then print the source's YAML with every topic; 1 if a feed was refused."""
     config = _config(args)
     name = _source_name(args.url)
+    _one_scope(args)
     known = _checked_source(config, name)
     with _client(config) as client:
         if args.venue is not None:
@@ -235,6 +236,7 @@ def unsubscribe(args: argparse.Namespace) -> int:
     """Unsubscribe; one line per feed with its result in words; 1 unless all went through."""
     config = _config(args)
     _source_name(args.url)
+    _one_scope(args)
     with _client(config) as client:
         if args.venue is not None:
             results = [subs.unsubscribe_venue(client, args.url, args.venue)]
@@ -246,7 +248,14 @@ def unsubscribe(args: argparse.Namespace) -> int:
     return 0 if all(result.ok for result in results) else 1
 
 
+def _one_scope(args: argparse.Namespace) -> None:
+    if args.venue is not None and args.endpoints is not None:
+        raise CommandFailed("--venue is one venue's feed: leave out --endpoints (account feeds)")
+
+
 def _endpoints(args: argparse.Namespace) -> tuple[str, ...]:
+    if args.endpoints is None:
+        return subs.DEFAULT_ENDPOINTS
     try:
         return subs.parse_endpoints(args.endpoints)
     except ValueError as exc:

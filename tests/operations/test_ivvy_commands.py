@@ -147,6 +147,7 @@ def test_subscribe_one_venue(config, sandbox):
         (["--url", "https://bridge.example/ivvy"], "must end in /hooks/SOURCE"),
         (["--url", "https://bridge.example/hooks/website"], "is of type form, not ivvy"),
         (["--url", URL, "--endpoints", "crm,bookings"], "unknown endpoint bookings"),
+        (["--url", URL, "--endpoints", "crm", "--venue", "1"], "leave out --endpoints"),
     ],
 )
 def test_subscribe_refuses_what_cannot_work(config, sandbox, args, said):
