@@ -149,7 +149,8 @@ def users(args: argparse.Namespace) -> int:
     rows = [["id", "name", "email", "status"]]
     for user in found:
         name = " ".join(_text(user.get(k)) for k in ("firstName", "lastName") if user.get(k))
-        status = {1: "active", 2: "inactive"}.get(user.get("currentStatus"), "")  # type: ignore[arg-type]
+        # iVvy's currentStatus: 1 Active, 2 Inactive (a number, or a numeric string).
+        status = {"1": "active", "2": "inactive"}.get(str(user.get("currentStatus")), "")
         rows.append([_text(user.get("id")), name, _text(user.get("email")), status])
     print(_table(rows))
     return 0
