@@ -66,7 +66,8 @@ def seed_events(
             assert isinstance(outcome, Accepted)
             result = accept(
                 engine,
-                outcome,
+                outcome.event,
+                outcome.dedupe_key,
                 headers={"content-type": "application/json"},
                 body=body,
                 content_type="application/json",

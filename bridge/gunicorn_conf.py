@@ -27,7 +27,9 @@ errorlog = "-"
 # Let in-flight requests finish their commit on a deploy's SIGTERM.
 graceful_timeout = 20
 preload_app = False
-worker_class = "gthread"
+# ``WEB_WORKER_CLASS=sync`` goes back to one request per process: only behind a proxy
+# that buffers whole requests (bench/worker_class_ab.py compares the two).
+worker_class = os.environ.get("WEB_WORKER_CLASS") or "gthread"
 threads = int(os.environ.get("WEB_THREADS") or 16)
 
 

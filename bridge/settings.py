@@ -6,7 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bridge.store.db import DEFAULT_DATABASE_URL
+# A SQLite file beside the working directory; DATABASE_URL names any other database.
+DEFAULT_DATABASE_URL = "sqlite:///var/bridge.sqlite"
 
 
 class SettingsError(ValueError):

@@ -45,7 +45,7 @@ class Config:
 
     def calendar(self) -> BusinessCalendar:
         """The business calendar of the ``ivvy`` section: timezone, holidays, closures, hours."""
-        return self.ivvy.calendar()
+        return business_calendar(self.ivvy)
 
     def source(self, name: str) -> SourceType | None:
         """The configured source called ``name`` (the ``/hooks/<name>`` segment), if any."""
@@ -80,3 +80,17 @@ class Config:
             view["alerts"]["smtp"]["from"] = view["alerts"]["smtp"].pop("sender")
         masked: dict[str, Any] = mask_secrets(view, also_hide=(self.ivvy.key, self.ivvy.secret))
         return masked
+
+
+def business_calendar(ivvy: IvvySettings) -> BusinessCalendar:
+    """The business calendar the ``ivvy`` section describes; ValueError on a bad setting."""
+    return BusinessCalendar(
+        ivvy.timezone,
+        country=ivvy.holiday_country,
+        subdivision=ivvy.holiday_subdivision,
+        closures=ivvy.closures,
+        workdays=ivvy.workdays,
+        work_start=ivvy.work_start,
+        work_end=ivvy.work_end,
+        snap_to_working_hours=ivvy.snap_to_working_hours,
+    )

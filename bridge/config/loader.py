@@ -14,7 +14,7 @@ from marshmallow import Schema, ValidationError
 from bridge.config import schema
 from bridge.config.errors import ConfigError, ErrorCollector
 from bridge.config.interpolate import EnvironmentReader
-from bridge.config.loaded_config import Config
+from bridge.config.loaded_config import Config, business_calendar
 from bridge.config.masking import collect_secrets, is_secret_path
 from bridge.config.sections import DeliverySettings, IvvySettings
 from bridge.config.yaml_lines import LoadedYaml, Path, YamlSyntaxError, load_yaml_with_lines
@@ -129,7 +129,7 @@ def _section(
 
 def _check_calendar(errors: ErrorCollector, ivvy: IvvySettings) -> None:
     try:
-        ivvy.calendar()
+        business_calendar(ivvy)
     except ValueError as exc:
         errors.add(("ivvy",), str(exc))
 

@@ -19,7 +19,7 @@ from marshmallow import (
 )
 
 from bridge.config import sections as s
-from bridge.ivvy.client import REGION_BASE_URLS, base_url_for
+from bridge.ivvy.regions import REGION_BASE_URLS, base_url_for
 from bridge.rules.calendar import parse_clock_time, parse_weekday
 
 _DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>s|m|h|d|w)")

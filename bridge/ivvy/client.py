@@ -19,15 +19,11 @@ import requests
 from bridge.clock import utc_now
 from bridge.ivvy.auth import IvvyAuth
 from bridge.ivvy.errors import STALE_REQUEST, IvvyError
+from bridge.ivvy.regions import base_url_for
 from bridge.ivvy.responses import TRANSPORT_FAILURES, interpret_response, transport_error
 
 log = logging.getLogger(__name__)
 
-REGION_BASE_URLS = {
-    "AU": "https://api.ap-southeast-2.ivvy.com",
-    "US": "https://api.us-west-2.ivvy.com",
-    "UK": "https://api.eu-west-2.ivvy.com",
-}
 DEFAULT_TIMEOUT = (3.05, 20.0)
 
 
@@ -41,19 +37,6 @@ class CallRecord:
     duration_ms: float
     error: str | None
     started_at: datetime
-
-
-def base_url_for(region: str | None, base_url: str | None) -> str:
-    """The API root: an explicit base URL wins, else the region's host."""
-    if base_url:
-        return base_url.rstrip("/")
-    if region is None:
-        raise ValueError("either an iVvy region (AU, US, UK) or a base URL is required")
-    try:
-        return REGION_BASE_URLS[region.upper()]
-    except KeyError:
-        known = ", ".join(REGION_BASE_URLS)
-        raise ValueError(f"unknown iVvy region {region!r}; expected one of {known}") from None
 
 
 def encode_body(body: dict[str, Any] | None) -> bytes:
@@ -147,7 +130,18 @@ class IvvyClient:
 
     def call(self, namespace: str, action: str, body: dict[str, Any] | None = None) -> Any:
         """POST one action and return its parsed JSON answer; raises IvvyError on failure."""
-        data = encode_body(body)
+        try:
+            data = encode_body(body)
+        except UnicodeEncodeError:
+            # The door makes every stored text encodable (sources/decoding); only an event
+            # stored before it did can hold a lone surrogate.  Nothing is sent.
+            raise IvvyError(
+                "the request holds text that is not valid Unicode (a lone surrogate, in an "
+                "event stored before the bridge replaced such text); it cannot be sent",
+                retryable=False,
+                namespace=namespace,
+                action=action,
+            ) from None
         try:
             return self._attempt(namespace, action, data)
         except IvvyError as error:
@@ -282,10 +276,6 @@ class IvvyClient:
     def get_lead_list(self, filter: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """All leads matching the filter."""
         return self._list("crm", "getLeadList", filter)
-
-    def get_opportunity_list(self, filter: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """All opportunities matching the filter."""
-        return self._list("crm", "getOpportunityList", filter)
 
     def get_company_list(self, filter: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """All companies matching the filter."""

@@ -1,7 +1,7 @@
 """iVvy's request signature (HMAC-SHA1 over a lower-cased canonical string).
 
 Pure functions shared by the client (which signs) and the sandbox (which checks).
-See the API notes, sections 2 and 3, for the algorithm and its test vectors.
+The algorithm: https://developer.ivvy.com/getting-started/creating-the-request/signing-the-request
 """
 
 from __future__ import annotations

@@ -26,11 +26,11 @@ from bridge.rules.task_schema import (
 from bridge.rules.templates import TemplateRenderError
 from bridge.sources.base import Acknowledged, InboundRequest
 from bridge.sources.decoding import decode_json
+from bridge.task_status import TaskStatus
 
 if TYPE_CHECKING:
     from bridge.config import Config
 
-STATUS_NAMES = ("Not Started", "In Progress", "On Hold", "Cancelled", "Completed")
 _OWNER_PLACEHOLDERS = {
     "contact_email": "<id of the contact found by email{created}>",
     "company_name": "<id of the company found by name>",
@@ -163,7 +163,7 @@ def _task_json(plan: TaskPlan) -> dict[str, Any]:
         "due": plan.due.isoformat(),
         "due_utc": to_ivvy_utc(plan.due),
         "priority": plan.priority,
-        "status": STATUS_NAMES[plan.status] if plan.status is not None else None,
+        "status": TaskStatus(plan.status).label if plan.status is not None else None,
         "assignee": list(plan.assignee.candidates) if plan.assignee else [],
         "owner": {k: v for k, v in dataclasses.asdict(plan.owner).items() if v not in (None, {})},
     }

@@ -9,9 +9,9 @@ from marshmallow import ValidationError, fields
 from bridge.rules.conditions import ConditionError, build_condition
 from bridge.rules.rule import DueSpec
 from bridge.rules.templates import Template, compile_template
+from bridge.task_status import STATUS_IDS, TaskStatus
 
 PRIORITIES = ("low", "medium", "high")
-STATUSES = {"not started": 0, "in progress": 1, "on hold": 2, "cancelled": 3, "completed": 4}
 
 
 class TemplateField(fields.Field):
@@ -54,13 +54,13 @@ class StatusField(fields.Field):
     """A task status by name (``Not Started`` ... ``Completed``) or number 0-4."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        if isinstance(value, int) and not isinstance(value, bool) and value in STATUSES.values():
+        if isinstance(value, int) and not isinstance(value, bool) and value in STATUS_IDS:
             return value
-        key = str(value).strip().lower().replace("_", " ")
-        if key not in STATUSES:
-            names = ", ".join(name.title() for name in STATUSES)
+        key = str(value).strip().upper().replace(" ", "_")
+        if key not in TaskStatus.__members__:
+            names = ", ".join(status.label for status in TaskStatus)
             raise ValidationError(f"unknown status {value!r}; use one of {names}")
-        return STATUSES[key]
+        return int(TaskStatus[key])
 
 
 class AssigneeField(fields.Field):

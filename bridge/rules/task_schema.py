@@ -15,9 +15,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from bridge.rules.due import to_ivvy_utc
 from bridge.rules.plan import OwnerPlan, TaskPlan
+from bridge.task_status import STATUS_IDS
 
 PRIORITIES = ("low", "medium", "high")
-STATUS_IDS = (0, 1, 2, 3, 4)  # Not Started, In Progress, On Hold, Cancelled, Completed
 OWNER_FIELDS = ("leadId", "contactId", "companyId")
 # Stands in for an id that only delivery can know (a contact found by email, a user by name).
 PLACEHOLDER_ID = 999_999_999
@@ -53,6 +53,8 @@ class AddOrUpdateTaskSchema(Schema):
     ``venueId`` may come without a lead (the page's own update example sends one with a
     contact and a company); it is required only with an opportunity, which
     :func:`build_task_payload` checks because only the owner tells an opportunity apart.
+
+    https://developer.ivvy.com/crm/add-or-update-task
     """
 
     id = fields.Integer(strict=True, validate=_ID)

@@ -5,8 +5,8 @@ an emoji cut by JavaScript) cannot be encoded, and a NUL (``"\\u0000"``, ``%00``
 stored in a PostgreSQL text column.  Every decoded string (keys too) has both replaced by
 U+FFFD, the Unicode replacement character, so that what is stored can always be shown, searched
 and sent to iVvy; the raw body is kept as it came.  Structures deeper than :data:`MAX_DEPTH`,
-numbers beyond what a float or :data:`MAX_DIGITS` digits hold, and ``NaN``/``Infinity`` (which
-Python's decoder accepts but JSON and PostgreSQL do not) are refused with a reason.
+numbers beyond a float (or of more digits than Python turns into an int), and ``NaN`` or
+``Infinity`` (which Python's decoder accepts but JSON and PostgreSQL do not) are refused.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import re
 from typing import Any
 
 MAX_DEPTH = 64  # far beyond any sender's payload; well inside Python's recursion limit
-MAX_DIGITS = 4300  # Python's own default limit for turning digits into an int
 REPLACEMENT = "\ufffd"
 _UNSAFE = re.compile("[\x00\ud800-\udfff]")
 # The JSON escapes that decode to an unsafe character.  A false match (an escaped backslash
@@ -41,16 +40,12 @@ def safe_text(text: str) -> str:
     return _UNSAFE.sub(REPLACEMENT, text) if _UNSAFE.search(text) else text
 
 
-def safe_value(value: Any, what: str = "the body") -> Any:
-    """A decoded value with every string (keys too) made safe; UnsafeJSON when too deep."""
-    return _walk(value, 1, what, clean=True)
-
-
 def decode_json(data: bytes | str, what: str = "the body") -> Any:
     """``data`` as JSON, made safe; :class:`UnsafeJSON` (a ValueError) says why it is refused.
 
     Bytes must be UTF-8 (a BOM is allowed).  ``what`` names the text in the messages
-    (``the body``, ``rawRequest``, ``the Body of ContactAdded``).
+    (``the body``, ``rawRequest``, ``the Body of ContactAdded``).  On an ordinary payload the
+    checks cost a few microseconds: the walks run only when a look at the text calls for them.
     """
     if isinstance(data, bytes):
         try:
@@ -60,20 +55,35 @@ def decode_json(data: bytes | str, what: str = "the body") -> Any:
     else:
         text = data
     try:
-        value = json.loads(
-            text, parse_constant=_no_constant, parse_float=_finite, parse_int=_bounded_int
-        )
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except RecursionError:
         raise UnsafeJSON(_too_deep(what)) from None
     except UnsafeJSON as exc:
         raise UnsafeJSON(f"{what} {exc}") from None
-    except ValueError:  # JSONDecodeError
+    except json.JSONDecodeError:
         raise UnsafeJSON(f"{what} is not valid JSON", not_json=True) from None
-    deep = text.count("[") + text.count("{") > MAX_DEPTH
-    unsafe = _UNSAFE_ESCAPE.search(text) is not None
-    if deep or unsafe:
-        value = _walk(value, 1, what, clean=unsafe)
+    except ValueError:  # an int of more digits than Python converts (sys.set_int_max_str_digits)
+        raise UnsafeJSON(f"{what} holds a number too large to carry") from None
+    # Depth is at most the number of opening brackets: most payloads need no walk at all.
+    if text.count("[") + text.count("{") > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
+        raise UnsafeJSON(_too_deep(what))
+    if _UNSAFE_ESCAPE.search(text):
+        value = _cleaned(value)  # no deeper than MAX_DEPTH by now
     return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether containers nest more than ``limit`` levels, looking at containers only."""
+    level = [value] if type(value) is dict or type(value) is list else []
+    for _ in range(limit):
+        below: list[Any] = []
+        for container in level:
+            items = container.values() if type(container) is dict else container
+            below += [item for item in items if type(item) is dict or type(item) is list]
+        if not below:
+            return False
+        level = below
+    return True
 
 
 def _no_constant(name: str) -> Any:
@@ -87,26 +97,15 @@ def _finite(text: str) -> float:
     return value
 
 
-def _bounded_int(text: str) -> int:
-    if len(text) > MAX_DIGITS:
-        raise UnsafeJSON("holds a number too large to carry")
-    return int(text)
-
-
 def _too_deep(what: str) -> str:
     return f"{what} is nested more than {MAX_DEPTH} levels deep"
 
 
-def _walk(value: Any, depth: int, what: str, *, clean: bool) -> Any:
+def _cleaned(value: Any) -> Any:
     if isinstance(value, str):
-        return safe_text(value) if clean else value
-    if not isinstance(value, dict | list):
-        return value
-    if depth > MAX_DEPTH:
-        raise UnsafeJSON(_too_deep(what))
+        return safe_text(value)
     if isinstance(value, list):
-        return [_walk(item, depth + 1, what, clean=clean) for item in value]
-    return {
-        (safe_text(key) if clean else key): _walk(item, depth + 1, what, clean=clean)
-        for key, item in value.items()
-    }
+        return [_cleaned(item) for item in value]
+    if isinstance(value, dict):
+        return {safe_text(key): _cleaned(item) for key, item in value.items()}
+    return value

@@ -1,6 +1,6 @@
 """Every documented iVvy notification subject: its endpoint, body shape and payload schema.
 
-Body shapes (API notes section 9.4/9.5):
+Body shapes (https://developer.ivvy.com/notifications and its page for each endpoint):
 
 - ``record``: ``{"data": X, "previousData": {...}}``; ``data`` is X, ``previous_data`` the prior
   values (``{}`` when absent, or ``[]`` as PHP encodes an empty array).

@@ -20,8 +20,6 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-DEFAULT_DATABASE_URL = "sqlite:///var/bridge.sqlite"
-
 
 def normalise_url(url: str) -> str:
     """Accept PaaS-style ``postgres://`` URLs and pick the psycopg 3 driver."""

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from bridge.sources.base import Accepted
+from bridge.events import Event
 from bridge.store.states import EventState, JobState
 from bridge.store.tables import dedupe_keys, events, jobs
 from bridge.store.types import new_id
@@ -62,7 +62,8 @@ def enqueue(
 
 def accept(
     engine: Engine,
-    accepted: Accepted,
+    event: Event,
+    dedupe_key: str,
     *,
     headers: Mapping[str, str],
     body: bytes,
@@ -70,8 +71,7 @@ def accept(
     now: datetime,
 ) -> AcceptResult:
     """Store an accepted delivery with its job, or find the event it duplicates."""
-    event = accepted.event
-    key = _bounded_key(accepted.dedupe_key)
+    key = _bounded_key(dedupe_key)
     event_id = new_id("ev_")
     email = (event.fields.get("email") or "").strip().lower() or None
     try:

@@ -25,7 +25,6 @@ __all__ = [
     "Replayed",
     "dead_jobs",
     "prune",
-    "replay",
     "replay_event",
     "replay_report",
 ]
@@ -125,7 +124,7 @@ def replay_event(
     now: datetime,
     dry_run: bool = False,
 ) -> Replayed | None:
-    """Replay one event in one transaction (see :func:`replay`); None on a dry run.
+    """Replay one event in one transaction (see :func:`replay_report`); None on a dry run.
 
     Raises LookupError for an unknown event and ReplayRefused when it cannot be
     replayed now.
@@ -191,8 +190,16 @@ def replay_report(
 ) -> dict[str, Any]:
     """Replay the chosen events; ``{"replayed": [ids], "skipped": [{"event_id", "reason"}]}``.
 
-    See :func:`replay` for what a replay does.  With ``dry_run`` nothing is
-    written and ``replayed`` lists the events that would be.
+    Events are chosen by id, or by event state, source and ``[since, until)``
+    window on received time (at least one selector is required, else
+    ValueError).  Each event, in one transaction: its failed deliveries go back
+    to pending (error cleared), the event goes back to ``received`` and a new
+    ready job is queued, pinned to the rules the event first ran with when
+    ``rules="original"``.  Done deliveries stay done, so a task that exists is
+    never created twice.  Skipped, with the reason: unknown ids, ``invalid`` events
+    (no parsed payload), events with a job already ready or running, and pinned
+    replays whose original rules are no longer stored.  With ``dry_run`` nothing
+    is written and ``replayed`` lists the events that would be.
     """
     if rules not in ("current", "original"):
         raise ValueError("rules must be 'current' or 'original'")
@@ -211,43 +218,6 @@ def replay_report(
         else:
             skipped.append({"event_id": event_id, "reason": reason})
     return {"replayed": replayed, "skipped": skipped}
-
-
-def replay(
-    engine: Engine,
-    *,
-    event_ids: Sequence[str] | None = None,
-    state: str | None = None,
-    source: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    rules: Literal["current", "original"] = "current",
-    now: datetime,
-) -> list[str]:
-    """Run the chosen events again; returns the ids replayed (others are skipped).
-
-    Events are chosen by id, or by event state, source and ``[since, until)``
-    window on received time (at least one selector is required, else
-    ValueError).  Each event, in one transaction: its failed deliveries go back
-    to pending (error cleared), the event goes back to ``received`` and a new
-    ready job is queued, pinned to the rules the event first ran with when
-    ``rules="original"``.  Done deliveries stay done, so a task that exists is
-    never created twice.  Skipped: unknown ids, ``invalid`` events (no parsed
-    payload), events with a job already ready or running, and pinned replays
-    whose original rules are no longer stored; :func:`replay_report` says why.
-    """
-    report = replay_report(
-        engine,
-        event_ids=event_ids,
-        state=state,
-        source=source,
-        since=since,
-        until=until,
-        rules=rules,
-        now=now,
-    )
-    replayed: list[str] = report["replayed"]
-    return replayed
 
 
 def dead_jobs(

@@ -7,7 +7,8 @@ one short read-only connection on the engine it is given.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import and_, func, literal_column, or_, select
@@ -20,6 +21,15 @@ from bridge.store.tables import attempts, deliveries, events, jobs
 EVENT_STATES = tuple(EventState)
 MAX_PAGE = 500
 _CURSOR_TIME = "%Y%m%dT%H%M%S.%fZ"
+# Every string of this shape is a cursor: a position in (received_at, id) order, whether
+# or not an event sits there (openapi.yaml states the same pattern).  A day past the end
+# of its month (``20260230``) counts on into the next month: it is still a position.
+CURSOR_PATTERN = (
+    r"^(?P<y>[1-9][0-9]{3})(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12][0-9]|3[01])"
+    r"T(?P<H>[01][0-9]|2[0-3])(?P<M>[0-5][0-9])(?P<S>[0-5][0-9])\.(?P<us>[0-9]{6})Z"
+    r"_(?P<id>[A-Za-z0-9_]{1,64})$"
+)
+_CURSOR = re.compile(CURSOR_PATTERN)
 
 _SUMMARY_COLUMNS = (
     events.c.id,
@@ -50,13 +60,14 @@ def _cursor_of(row: RowMapping) -> str:
 
 def _after_cursor(cursor: str) -> ColumnElement[bool]:
     """Rows older than the cursor in (received_at desc, id desc) order."""
-    stamp, _, event_id = cursor.partition("_")
-    try:
-        at = datetime.strptime(stamp, _CURSOR_TIME).replace(tzinfo=UTC)
-    except ValueError:
-        raise ValueError("cursor is not one this API returned") from None
-    if not event_id:
+    found = _CURSOR.match(cursor)
+    if found is None:
         raise ValueError("cursor is not one this API returned")
+    part = {k: int(v) for k, v in found.groupdict().items() if k != "id"}
+    at = datetime(
+        part["y"], part["m"], 1, part["H"], part["M"], part["S"], part["us"], tzinfo=UTC
+    ) + timedelta(days=part["d"] - 1)
+    event_id = found.group("id")
     return or_(events.c.received_at < at, and_(events.c.received_at == at, events.c.id < event_id))
 
 

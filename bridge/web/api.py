@@ -153,8 +153,8 @@ def stats() -> Response:
     rt = runtime()
     until = args.get("until") or rt.clock()
     since = args.get("since") or until - timedelta(days=1 if args["unit"] == "hour" else 30)
-    if since >= until:
-        raise _BadInput("since must be before until")
+    if since > until:  # an empty window (since == until) is answered with no counts
+        raise _BadInput("since must not be after until")
     return jsonify(
         since=since.isoformat(),
         until=until.isoformat(),

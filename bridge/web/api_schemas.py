@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from bridge.store.queries import EVENT_STATES, MAX_PAGE
+from bridge.store.queries import CURSOR_PATTERN, EVENT_STATES, MAX_PAGE
 
 
 class EventFilterSchema(Schema):
@@ -19,7 +19,9 @@ class EventFilterSchema(Schema):
     until = fields.AwareDateTime(default_timezone=UTC)
     q = fields.String(validate=validate.Length(min=1, max=320), data_key="q")
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
-    cursor = fields.String(validate=validate.Length(max=200))
+    cursor = fields.String(
+        validate=validate.Regexp(CURSOR_PATTERN, error="cursor is not one this API returned")
+    )
 
 
 class CountsQuerySchema(Schema):

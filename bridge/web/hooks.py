@@ -162,7 +162,8 @@ def receive(source_name: str) -> Response:
     try:
         result = accept(
             rt.engine,
-            parsed,
+            parsed.event,
+            parsed.dedupe_key,
             headers=_stored_headers(inbound.headers, source),
             body=body,
             content_type=request.content_type or "",

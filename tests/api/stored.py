@@ -7,7 +7,6 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from bridge.events import Event
-from bridge.sources.base import Accepted
 from bridge.store.inbox import accept
 
 
@@ -31,7 +30,8 @@ def store_event(
     )
     result = accept(
         engine,
-        Accepted(event, dedupe_key=external_id),
+        event,
+        external_id,
         headers={"content-type": "application/json"},
         body=b"{}",
         content_type="application/json",

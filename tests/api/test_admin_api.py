@@ -173,3 +173,24 @@ def test_stats_count_per_source(app: Flask, admin: FlaskClient) -> None:
         400,
         "bad_request",
     )
+
+
+def test_any_cursor_of_the_documented_shape_is_a_position(admin: FlaskClient) -> None:
+    """A cursor is a position: one no page returned is still answered, never a 400."""
+    for cursor in ("20261206T044512.123456Z_ev_none", "20260230T000000.000000Z_x"):
+        response = admin.get("/api/events", query_string={"cursor": cursor})
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json() == {"events": [], "next": None}
+    for cursor in ("nonsense", "20261306T044512.123456Z_ev_x", "20261206T044512.123456Z_"):
+        bad = admin.get("/api/events", query_string={"cursor": cursor})
+        _envelope(bad, 400, "bad_request")
+
+
+def test_stats_over_an_empty_window_are_empty_not_refused(admin: FlaskClient) -> None:
+    at = "2026-11-20T10:00:00+00:00"
+    response = admin.get("/api/stats", query_string={"since": at, "until": at})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["sources"] == []
+    later = "2026-11-20T11:00:00+00:00"
+    refused = admin.get("/api/stats", query_string={"since": later, "until": at})
+    _envelope(refused, 400, "bad_request")

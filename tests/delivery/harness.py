@@ -19,7 +19,6 @@ from bridge.events import Event
 from bridge.ivvy.sandbox import SANDBOX_KEY, SANDBOX_SECRET, SandboxServer
 from bridge.runtime import Runtime
 from bridge.settings import Settings
-from bridge.sources.base import Accepted
 from bridge.store.inbox import accept
 from bridge.store.tables import jobs
 from bridge.worker import Worker
@@ -114,7 +113,8 @@ class Bench:
         )
         result = accept(
             self.engine,
-            Accepted(event, dedupe_key=f"enquiry-{n}"),
+            event,
+            f"enquiry-{n}",
             headers={},
             body=b"{}",
             content_type="application/json",

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from bridge.events import Event
 from bridge.ivvy.sandbox import SandboxServer
-from bridge.sources.base import Accepted
 from bridge.store.db import build_engine
 from bridge.store.inbox import accept
 from tests.faults.support import (
@@ -35,7 +34,8 @@ def test_an_idle_worker_wakes_for_a_new_job_without_polling(
             event = Event("website", "form", "form", f"w-{n}", now, {"first_name": "Guest"})
             stored = accept(
                 engine,
-                Accepted(event, f"w-{n}"),
+                event,
+                f"w-{n}",
                 headers={},
                 body=b"{}",
                 content_type="application/json",

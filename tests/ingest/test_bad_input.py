@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import func, select
 
+from bridge.store.states import EventState, JobState
 from bridge.store.tables import events
 from tests.ingest.door import TOKEN, Door, open_door
 
@@ -37,7 +38,7 @@ def assert_kept_invalid(door: Door, answer: object, body: bytes, reason: str) ->
     error = answer.json["error"]  # type: ignore[attr-defined]
     assert reason in error["message"]
     row = door.event(error["event"])
-    assert (row["state"], row["kind"], row["event"]) == ("invalid", "invalid", None)
+    assert (row["state"], row["kind"], row["event"]) == (EventState.INVALID, "invalid", None)
     assert bytes(row["body"]) == body
     return str(error["event"])
 
@@ -47,7 +48,7 @@ def assert_becomes_a_task(door: Door, answer: object) -> dict[str, object]:
     event_id = answer.json["event"]  # type: ignore[attr-defined]
     door.run_jobs()
     job = door.job(event_id)
-    assert (job["state"], job["last_error"]) == ("done", None)
+    assert (job["state"], job["last_error"]) == (JobState.DONE, None)
     page = door.admin(f"/events/{event_id}")
     assert page.status_code == 200, page.text
     return door.event(event_id)
@@ -79,7 +80,7 @@ def test_a_deep_ivvy_body_inside_a_signed_notification_is_kept_as_invalid(door: 
     answer = door.send_ivvy("ContactAdded", DEEP.decode())
     assert answer.status_code == 400, answer.text
     assert "nested more than" in answer.json["error"]["message"]
-    assert door.event(answer.json["error"]["event"])["state"] == "invalid"
+    assert door.event(answer.json["error"]["event"])["state"] == EventState.INVALID
 
 
 @pytest.mark.parametrize("payload", [DEEP, SHALLOW_DEEP], ids=["recursion-limit", "200-levels"])

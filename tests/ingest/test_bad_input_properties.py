@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
+from bridge.store.states import EventState, JobState
 from tests.ingest.bodies import (
     BOUNDARY,
     bent_payloads,
@@ -80,13 +81,13 @@ def check_answer(door: Door, answer: TestResponse, *, signed: bool = True) -> st
     assert isinstance(body, dict), answer.text
     if answer.status_code in (200, 202) and "event" in body:
         row = door.event(body["event"])
-        assert row["state"] != "invalid"
+        assert row["state"] != EventState.INVALID
         stored = [row["event"], row["email"], row["external_id"], row["kind"], row["dedupe_key"]]
         assert unsafe_strings(stored) == []
         return str(body["event"]) if answer.status_code == 202 else None
     if answer.status_code == 400 and "event" in body["error"]:
         event_id = body["error"]["event"]
-        assert door.event(event_id)["state"] == "invalid"
+        assert door.event(event_id)["state"] == EventState.INVALID
         assert door.admin(f"/events/{event_id}").status_code == 200
         assert door.admin(f"/api/events/{event_id}").status_code == 200
     return None
@@ -98,8 +99,8 @@ def check_delivery(door: Door, event_id: str | None) -> None:
         return
     door.run_jobs()
     job = door.job(event_id)
-    assert job["state"] in ("done", "dead"), job
-    if job["state"] == "dead":
+    assert job["state"] in (JobState.DONE, JobState.DEAD), job
+    if job["state"] == JobState.DEAD:
         assert job["last_error"] and not job["last_error"].startswith("internal error"), job
     assert door.admin(f"/events/{event_id}").status_code == 200
     assert door.admin(f"/api/events/{event_id}").status_code == 200

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from bridge.ivvy.sandbox import SandboxServer
 from bridge.store.db import build_engine
+from bridge.store.states import EventState
 from bridge.store.tables import events
 from tests.support.configs import TOKEN
 from tests.support.processes import BridgeProcess, start_web, wait_for
@@ -67,7 +68,7 @@ def test_bad_input_through_gunicorn_and_a_worker(
                 row.id: row
                 for row in conn.execute(select(events.c.id, events.c.state, events.c.body))
             }
-        assert rows[deep.json()["error"]["event"]].state == "invalid"
+        assert rows[deep.json()["error"]["event"]].state == EventState.INVALID
         assert bytes(rows[event_id].body) == body
         admin = {"Authorization": f"Bearer {bridge_env['BRIDGE_ADMIN_TOKEN']}"}
         listed = requests.get(f"{url}/api/events?source=web%00site", headers=admin, timeout=10)

@@ -10,8 +10,9 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
-from bridge.ivvy.client import CallRecord, IvvyClient, base_url_for
+from bridge.ivvy.client import CallRecord, IvvyClient
 from bridge.ivvy.errors import IvvyError, IvvyTransportError
+from bridge.ivvy.regions import base_url_for
 from bridge.ivvy.signing import content_md5, signature, string_to_sign
 
 KEY, SECRET = "bridge-key", "bridge-secret"

@@ -123,3 +123,13 @@ def test_an_answer_dropped_after_a_write_is_flagged_maybe_committed(client, sand
         )
     assert (caught.value.retryable, caught.value.maybe_committed) == (True, True)
     assert any(t["name"] == "Lost answer" for t in inspect(sandbox, "tasks"))
+
+
+def test_text_that_is_not_valid_unicode_is_refused_before_sending(client, sandbox):
+    """Only an event stored before the door replaced lone surrogates could hold one."""
+    calls_before = len(inspect(sandbox, "calls"))
+    with pytest.raises(IvvyError) as refused:
+        client.call("task", "addOrUpdateTask", {"name": "half an emoji \ud83d"})
+    assert refused.value.retryable is False
+    assert "not valid Unicode" in str(refused.value)
+    assert len(inspect(sandbox, "calls")) == calls_before

@@ -11,7 +11,7 @@ import requests
 from sqlalchemy import delete, select
 
 from bridge.clock import utc_now
-from bridge.store.maintenance import dead_jobs, replay, replay_report
+from bridge.store.maintenance import dead_jobs, replay_report
 from bridge.store.tables import events, jobs, rule_sets
 from tests.operations.bridge_under_test import Bridge, days_ago, enquiry, rule
 from tests.operations.stored_rows import deliveries_of, event_row, jobs_of
@@ -19,6 +19,12 @@ from tests.operations.stored_rows import deliveries_of, event_row, jobs_of
 GOOD = rule("website-enquiry")
 BROKEN = rule("website-followup", assignee="nobody@venue.example")
 FIXED = rule("website-followup", assignee="alex.morgan@venue.example")
+
+
+def replay(engine: Any, **chosen: Any) -> list[str]:
+    """The ids replayed (the report without the skipped ones)."""
+    replayed: list[str] = replay_report(engine, **chosen)["replayed"]
+    return replayed
 
 
 def task_names(bridge: Bridge) -> list[str]:

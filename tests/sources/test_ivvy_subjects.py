@@ -18,7 +18,8 @@ from tests.sources.ivvy_support.world import World, deliver
 SAMPLES = Path(__file__).parents[1] / "fixtures" / "samples"
 NOW = datetime.now(UTC).replace(microsecond=0)
 
-# Section 9.5 of the API notes, endpoint by endpoint, plus the .NET consumer's extra subjects.
+# iVvy's notification pages (https://developer.ivvy.com/notifications), endpoint by endpoint,
+# plus the extra subjects of iVvy's .NET consumer (github.com/ivvycode/ivvy-subscriptions-net).
 DOCUMENTED = {
     "companies": "CompanyAdded CompanyUpdated CompanyDeleted",
     "contacts": "ContactAdded ContactUpdated ContactDeleted ContactNoteAdded ContactNoteUpdated "

@@ -20,6 +20,7 @@ from bridge.ivvy.sandbox.authentication import ReceivedRequest, authenticate
 from bridge.ivvy.sandbox.body_fields import format_timestamp
 from bridge.ivvy.sandbox.errors import ApiError, error_body
 from bridge.ivvy.sandbox.faults import Failure, Faults
+from bridge.ivvy.sandbox.inspection import inspection_blueprint
 from bridge.ivvy.sandbox.notification_actions import Caller
 from bridge.ivvy.sandbox.state import SandboxState
 from bridge.ivvy.signing import API_VERSION
@@ -57,8 +58,6 @@ def create_sandbox_app(
     other than "stale" (iVvy documents none); ``primary_keys`` are the keys that may manage
     notification subscriptions (default: every key).
     """
-    from bridge.ivvy.sandbox.inspection import inspection_blueprint
-
     sandbox = Sandbox(
         state=SandboxState.from_seed() if state is None else state,
         faults=Faults(),
@@ -70,7 +69,7 @@ def create_sandbox_app(
     app = Flask(__name__)
     app.extensions["ivvy_sandbox"] = sandbox
     app.register_blueprint(api_blueprint(sandbox))
-    app.register_blueprint(inspection_blueprint(sandbox))
+    app.register_blueprint(inspection_blueprint(sandbox.state, sandbox.faults))
     app.add_url_rule("/", "home", lambda: redirect("/_sandbox/"))
     app.register_error_handler(HTTPException, http_error)
     return app

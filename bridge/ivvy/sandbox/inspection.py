@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template_string, request
 
 from bridge.ivvy.sandbox import notification_actions
 from bridge.ivvy.sandbox.contact_actions import render_company, render_contact
 from bridge.ivvy.sandbox.errors import error_body
+from bridge.ivvy.sandbox.faults import Faults
 from bridge.ivvy.sandbox.lead_actions import render_lead
 from bridge.ivvy.sandbox.state import SandboxState
-from bridge.ivvy.sandbox.task_actions import STATUSES, render_task
-
-if TYPE_CHECKING:
-    from bridge.ivvy.sandbox.app import Sandbox
+from bridge.ivvy.sandbox.task_actions import render_task
+from bridge.task_status import STATUS_IDS, TaskStatus
 
 Renderer = Callable[[SandboxState, dict[str, Any]], dict[str, Any]]
 RENDERERS: dict[str, Renderer] = {
@@ -27,9 +26,6 @@ RENDERERS: dict[str, Renderer] = {
     "venues": lambda state, record: record,
     "subscriptions": lambda state, record: record,
 }
-STATUS_NAMES = dict(
-    zip(STATUSES, ("Not started", "In progress", "On hold", "Cancelled", "Completed"), strict=True)
-)
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
@@ -51,6 +47,10 @@ JSON: {% for kind in kinds %}<a href="{{ kind }}">{{ kind }}</a> {% endfor %}
 </body></html>"""
 
 
+def _status_name(status: Any) -> str | None:
+    return TaskStatus(status).label if status in STATUS_IDS else None
+
+
 def task_owner(task: dict[str, Any]) -> str:
     """What a task belongs to, for people: ``lead 2``, ``company 1`` or ``contact 5``."""
     for field, label in (("leadId", "lead"), ("companyId", "company"), ("contactId", "contact")):
@@ -59,10 +59,10 @@ def task_owner(task: dict[str, Any]) -> str:
     return ""
 
 
-def inspection_blueprint(sandbox: Sandbox) -> Blueprint:
-    """The /_sandbox endpoints; fault knobs never apply here."""
+def inspection_blueprint(state: SandboxState, faults: Faults) -> Blueprint:
+    """The /_sandbox endpoints over the sandbox's records and fault knobs (which never apply
+    here)."""
     blueprint = Blueprint("sandbox_inspection", __name__, url_prefix="/_sandbox")
-    state = sandbox.state
 
     def listing(kind: str) -> list[dict[str, Any]]:
         with state.lock:
@@ -76,7 +76,7 @@ def inspection_blueprint(sandbox: Sandbox) -> Blueprint:
     @blueprint.get("/")
     def page() -> str:
         tasks = [
-            {**task, "owner": task_owner(task), "statusName": STATUS_NAMES.get(task["status"])}
+            {**task, "owner": task_owner(task), "statusName": _status_name(task["status"])}
             for task in listing("tasks")
         ]
         return render_template_string(PAGE, tasks=tasks, kinds=list(RENDERERS))
@@ -102,7 +102,7 @@ def inspection_blueprint(sandbox: Sandbox) -> Blueprint:
     @blueprint.post("/reset")
     def reset() -> Response:
         state.reset()
-        sandbox.faults.clear()
+        faults.clear()
         return jsonify({"reset": True})
 
     @blueprint.post("/seed")
@@ -114,13 +114,13 @@ def inspection_blueprint(sandbox: Sandbox) -> Blueprint:
             state.load_seed(body)
         except ValueError as error:
             return bad_request(str(error))
-        sandbox.faults.clear()
+        faults.clear()
         counts = {kind: len(state.records(kind)) for kind in RENDERERS}
         return jsonify({"seeded": True, "counts": counts})
 
     @blueprint.get("/faults")
-    def faults() -> Response:
-        return jsonify(sandbox.faults.describe())
+    def describe_faults() -> Response:
+        return jsonify(faults.describe())
 
     @blueprint.post("/faults")
     def set_faults() -> Response:
@@ -128,12 +128,12 @@ def inspection_blueprint(sandbox: Sandbox) -> Blueprint:
             changes = request.get_json(force=True, silent=True)
             if not isinstance(changes, dict):
                 return bad_request("Fault settings must be a JSON object")
-            return jsonify(sandbox.faults.configure(changes))
+            return jsonify(faults.configure(changes))
         except ValueError as error:
             return bad_request(str(error))
 
     @blueprint.delete("/faults")
     def clear_faults() -> Response:
-        return jsonify(sandbox.faults.clear())
+        return jsonify(faults.clear())
 
     return blueprint

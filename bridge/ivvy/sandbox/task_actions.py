@@ -16,6 +16,7 @@ from bridge.ivvy.sandbox.body_fields import (
 from bridge.ivvy.sandbox.collections import page_of
 from bridge.ivvy.sandbox.errors import ApiError, required
 from bridge.ivvy.sandbox.state import Record, SandboxState
+from bridge.task_status import STATUS_IDS
 
 LEAD_NOT_FOUND = 24389
 CONTACT_NOT_FOUND = 24390
@@ -26,7 +27,6 @@ OTHER_ERROR = 24394  # passed validation, then another error (see additionalMess
 INVALID_DATA = 24395
 ONE_OWNER_ONLY = 24396
 PRIORITIES = ("low", "medium", "high")
-STATUSES = (0, 1, 2, 3, 4)  # Not Started, In Progress, On Hold, Cancelled, Completed
 ID_FIELDS = ("venueId", "leadId", "contactId", "companyId", "assignedUserId", "status")
 OWNER_FIELDS = ("leadId", "contactId", "companyId", "companyContactId")
 # What a MySQL TEXT column holds: iVvy's documents give no limit; the sandbox fails to save a
@@ -123,7 +123,7 @@ def _checked_details(
             raise _invalid("priority must be one of low, medium, high")
         details["priority"] = body["priority"]
     if ids["status"] is not None:
-        if ids["status"] not in STATUSES:
+        if ids["status"] not in STATUS_IDS:
             raise _invalid("status must be 0, 1, 2, 3 or 4")
         details["status"] = ids["status"]
     if ids["assignedUserId"] is not None:
