@@ -119,10 +119,13 @@ class TaskCreator:
 
     def _find_task(self, body: dict[str, Any], marker: str) -> int | None:
         """The task an earlier attempt created with this body's owner and marker, if any."""
-        owner: dict[str, Any] = {
-            key: body[key] for key in ("leadId", "contactId", "companyId") if key in body
-        }
-        for task in self.client.get_task_list(filter=owner or None):
+        # One owner field: a body with a contact and a company makes a company task (iVvy
+        # keeps the contact as its companyContactId), so the company is what to filter on.
+        key: str | None = next((k for k in ("leadId", "companyId", "contactId") if k in body), None)
+        owner: dict[str, Any] | None = {key: body[key]} if key is not None else None
+        # An opportunity's tasks are listed under its venue (getTaskList's venueId).
+        venue_id = body.get("venueId") if key == "leadId" else None
+        for task in self.client.get_task_list(filter=owner, venue_id=venue_id):
             if marker in str(task.get("description") or ""):
                 return int(task["id"])
         return None

@@ -13,7 +13,7 @@ One rule, in YAML::
       #   contact: {email: "{{ email }}", create: {lastName: "{{ answers.surname }}"}}
       #   company: {id: 214}   or   company: {name: "{{ answers.company }}"}
       #   new_lead: {name: "{{ name }} enquiry", source_id: 3, type_id: 2, stage_id: 1,
-      #              subtype_id, industry_id, channel_id, quality_id, description,
+      #              industry_id: 4, subtype_id, channel_id, quality_id, description,
       #              contact: {email, firstName, lastName, phone}}   (defaults: the event's)
       venue: "{{ data.venueId }}"       # optional: due dates in this venue's timezone
       task:
@@ -159,7 +159,16 @@ class NewLeadOwnerSchema(Schema):
     type_id = fields.Integer(required=True, strict=True, validate=_ID)
     stage_id = fields.Integer(required=True, strict=True, validate=_ID)
     subtype_id = fields.Integer(strict=True, validate=_ID)
-    industry_id = fields.Integer(strict=True, validate=_ID)
+    # iVvy requires industryId for a lead that belongs to a contact, which every new_lead is.
+    industry_id = fields.Integer(
+        required=True,
+        strict=True,
+        validate=_ID,
+        error_messages={
+            "required": "is required: iVvy refuses a lead that belongs to a contact without "
+            "industryId (the account's industry id)"
+        },
+    )
     channel_id = fields.Integer(strict=True, validate=_ID)
     quality_id = fields.Integer(strict=True, validate=_ID)
     contact = fields.Nested(

@@ -22,7 +22,8 @@ OWNER_FIELDS = ("leadId", "contactId", "companyId")
 # Stands in for an id that only delivery can know (a contact found by email, a user by name).
 PLACEHOLDER_ID = 999_999_999
 
-_IVVY_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+# iVvy's timestamp; the " UTC" suffix is optional on input (and present in its answers).
+_IVVY_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}( UTC)?$")
 _ID = validate.Range(min=1, error="must be a positive id")
 
 
@@ -44,7 +45,14 @@ def _flat(value: Any) -> list[Any]:
 
 
 class AddOrUpdateTaskSchema(Schema):
-    """addOrUpdateTask: one owner, enums, name and due date when creating.
+    """addOrUpdateTask as iVvy's Add or Update Task page describes it.
+
+    A task belongs to one lead (or opportunity), contact or company.  ``contactId`` with
+    ``companyId`` is allowed: iVvy adds the contact to the company and attaches the task to
+    the company.  A lead with a contact or a company is refused (iVvy answers 24396).
+    ``venueId`` may come without a lead (the page's own update example sends one with a
+    contact and a company); it is required only with an opportunity, which
+    :func:`build_task_payload` checks because only the owner tells an opportunity apart.
 
     https://developer.ivvy.com/crm/add-or-update-task
     """
@@ -56,7 +64,9 @@ class AddOrUpdateTaskSchema(Schema):
     companyId = fields.Integer(strict=True, validate=_ID)
     name = fields.String()
     endDatetime = fields.String(
-        validate=validate.Regexp(_IVVY_TIMESTAMP, error="must be UTC 'yyyy-mm-dd HH:MM:SS'")
+        validate=validate.Regexp(
+            _IVVY_TIMESTAMP, error="must be UTC 'yyyy-mm-dd HH:MM:SS' (' UTC' may follow)"
+        )
     )
     priority = fields.String(
         validate=validate.OneOf(PRIORITIES, error="must be low, medium or high")
@@ -76,14 +86,13 @@ class AddOrUpdateTaskSchema(Schema):
         if creating and "endDatetime" not in data:
             errors["endDatetime"] = ["is required when creating a task"]
         owners = [key for key in OWNER_FIELDS if key in data]
-        if len(owners) > 1:
+        if "leadId" in owners and len(owners) > 1:
             errors["_owner"] = [
-                f"a task has exactly one of lead, contact or company; got {', '.join(owners)}"
+                "a task belongs to a lead or to a contact or company, not both; "
+                f"got {', '.join(owners)}"
             ]
         elif creating and not owners:
             errors["_owner"] = ["a task needs an owner: leadId, contactId or companyId"]
-        if "venueId" in data and "leadId" not in data:
-            errors["venueId"] = ["only goes with an opportunity (leadId)"]
         if errors:
             raise ValidationError(errors)
 

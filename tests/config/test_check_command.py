@@ -73,6 +73,36 @@ def test_missing_secret_fails_check_without_showing_others(
     assert env["IVVY_API_KEY"] not in err
 
 
+NEW_LEAD_RULE = """  - name: big-enquiry
+    on: {source: website}
+    new_lead:
+      name: "{{ first_name }} {{ last_name }}"
+      source_id: 1
+      type_id: 1
+      stage_id: 1
+    task:
+      name: "Send a proposal"
+      due: "+2 business days at 10:00"
+"""
+
+
+def test_a_new_lead_without_an_industry_is_refused_with_the_reason(
+    write_config, env, valid_text, monkeypatch, capsys
+):
+    # Every new_lead belongs to a contact, and iVvy refuses such a lead without industryId.
+    set_env(monkeypatch, env)
+    path = write_config(valid_text.replace("rules:\n", "rules:\n" + NEW_LEAD_RULE, 1))
+    assert main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == (
+        f"{path}:22 rules[0].new_lead.industry_id: is required: iVvy refuses a lead that "
+        "belongs to a contact without industryId (the account's industry id)"
+    )
+    fixed = NEW_LEAD_RULE.replace("stage_id: 1\n", "stage_id: 1\n      industry_id: 2\n")
+    path = write_config(valid_text.replace("rules:\n", "rules:\n" + fixed, 1))
+    assert main(["check", str(path)]) == 0, capsys.readouterr().err
+
+
 SHORT_WHSEC = "whsec_" + base64.b64encode(b"16 bytes of key.").decode()
 LONG_WHSEC = "whsec_" + base64.b64encode(b"k" * 65).decode()
 SVIX_SOURCE = """  svix:

@@ -51,6 +51,7 @@ LEAD_RULE = """
       source_id: 1
       type_id: 1
       stage_id: 1
+      industry_id: 1
       contact: {email: "{{ email }}", firstName: "{{ first_name }}", lastName: "{{ last_name }}"}
     task:
       name: "Send a proposal to {{ first_name }}"

@@ -98,6 +98,7 @@ def test_a_new_lead_is_created_and_owns_the_task(
       source_id: 1
       type_id: 1
       stage_id: 1
+      industry_id: 1
       contact: {email: "{{ email }}", firstName: "{{ first_name }}", lastName: "{{ last_name }}"}"""
     bench = bench_with(tmp_path, sandbox, database_url, rule(owner))
     deliver(bench, first_name="Omar", last_name="Haddad", email="omar@example.org")

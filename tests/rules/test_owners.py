@@ -144,6 +144,7 @@ def test_new_lead_contact_can_be_configured() -> None:
             "source_id": 1,
             "type_id": 1,
             "stage_id": 1,
+            "industry_id": 1,
             "contact": {"email": "{{ answers.work_email }}", "firstName": "{{ answers.given }}"},
         }
     }
@@ -174,7 +175,15 @@ def test_new_lead_contact_can_be_configured() -> None:
             "so no contact can be found or created",
         ),
         (
-            {"new_lead": {"name": "x", "source_id": 1, "type_id": 1, "stage_id": 1}},
+            {
+                "new_lead": {
+                    "name": "x",
+                    "source_id": 1,
+                    "type_id": 1,
+                    "stage_id": 1,
+                    "industry_id": 1,
+                }
+            },
             with_context(email=""),
             "rule r: no email in the event, so the new lead has no contact",
         ),
@@ -185,6 +194,7 @@ def test_new_lead_contact_can_be_configured() -> None:
                     "source_id": 1,
                     "type_id": 1,
                     "stage_id": 1,
+                    "industry_id": 1,
                 }
             },
             CONTEXT,

@@ -51,7 +51,7 @@ rules:
   - name: needs-phone
     on: {source: website}
     when: {field: phone, exists: true}
-    new_lead: {name: "{{ name }}", source_id: 3, type_id: 2, stage_id: 1}
+    new_lead: {name: "{{ name }}", source_id: 3, type_id: 2, stage_id: 1, industry_id: 4}
     task: {name: "Ring {{ first_name }}", due: "+30 minutes", assignee: 12}
   - name: opportunity-updated
     on: {source: ivvy, subject: OpportunityUpdated}
@@ -198,6 +198,7 @@ def test_company_by_name_new_lead_and_errors(config: Config) -> None:
             "sourceId": 3,
             "typeId": 2,
             "stageId": 1,
+            "industryId": 4,
             "contactId": "<id of the contact found or created>",
         },
     )

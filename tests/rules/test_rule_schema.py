@@ -249,6 +249,10 @@ def test_due_from_a_template_compiles_its_base() -> None:
                     "source_id": ["Not a valid integer."],
                     "type_id": ["must be a positive id"],
                     "stage_id": ["Missing data for required field."],
+                    "industry_id": [
+                        "is required: iVvy refuses a lead that belongs to a contact without "
+                        "industryId (the account's industry id)"
+                    ],
                 }
             },
         ),
@@ -268,7 +272,15 @@ def test_owner_kinds() -> None:
         "company id": ({"company": {"id": 3}}, "company"),
         "company name": ({"company": {"name": "{{ answers.company }}"}}, "company_name"),
         "new lead": (
-            {"new_lead": {"name": "{{ name }}", "source_id": 1, "type_id": 2, "stage_id": 3}},
+            {
+                "new_lead": {
+                    "name": "{{ name }}",
+                    "source_id": 1,
+                    "type_id": 2,
+                    "stage_id": 3,
+                    "industry_id": 4,
+                }
+            },
             "new_lead",
         ),
     }

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 JANE = {"firstName": "Jane", "lastName": "Doe", "email": "jane.doe@example.com"}
-LEAD = {"name": "Wedding enquiry", "sourceId": 1, "typeId": 1, "stageId": 1}
+LEAD = {"name": "Wedding enquiry", "sourceId": 1, "typeId": 1, "stageId": 1, "industryId": 2}
 
 
 def test_get_contact(api) -> None:
@@ -97,7 +97,8 @@ def test_add_lead_with_a_contact_object_creates_the_contact(api, inspector) -> N
 
 def test_company_lead_links_its_contact(api, inspector) -> None:
     contact_id = api.ok("contact", "addOrUpdateContact", {**JANE, "email": "b@example.com"})["id"]
-    body = {**LEAD, "companyId": 1, "contactId": contact_id}
+    # No industryId: only a lead that belongs to a contact needs one.
+    body = {**LEAD, "industryId": None, "companyId": 1, "contactId": contact_id}
     lead_id = api.ok("contact", "addOrUpdateLead", body)["id"]
     lead = next(x for x in inspector.get("leads") if x["id"] == lead_id)
     assert (lead["companyId"], lead["companyLeadContactId"]) == (1, contact_id)
@@ -113,6 +114,7 @@ def test_company_lead_links_its_contact(api, inspector) -> None:
         ({**LEAD, "contactId": 999}, (400, 24218)),
         ({**LEAD, "companyId": 999}, (400, 24218)),
         ({**LEAD, "contactId": 1, "ownerUserId": 999}, (400, 24218)),
+        ({**LEAD, "contactId": 1, "industryId": None}, (400, 24218)),
         ({"name": "x", "contactId": 1}, (400, 23017)),
         ({**LEAD, "sourceId": "web", "contactId": 1}, (400, 23016)),
     ],

@@ -156,3 +156,29 @@ def test_task_list_by_venue(api) -> None:
     api.ok("crm", "addOrUpdateTask", TASK)
     assert api.ok("crm", "getTaskList", {"venueId": 1})["meta"]["totalResults"] == 1
     assert api.ok("crm", "getTaskList", {"venueId": 2})["meta"]["totalResults"] == 0
+    # Without a venue: the account's tasks, not the opportunity's.
+    account = api.ok("crm", "getTaskList", {})["results"]
+    assert [(t["contactId"], t["leadId"]) for t in account] == [(1, None)]
+
+
+def test_a_contact_task_with_a_venue_is_listed_with_the_accounts(api) -> None:
+    # The page's own update example: a venueId with a contact and a company, no lead.
+    body = {**TASK, "companyId": 1, "venueId": 1}
+    api.ok("crm", "addOrUpdateTask", body)
+    listed = api.ok("crm", "getTaskList", {})["results"]
+    assert [(t["companyId"], t["companyContactId"], t["venueId"]) for t in listed] == [(1, 1, 1)]
+
+
+def test_an_inactive_assignee_passes_validation_then_fails_with_24394(api, inspector) -> None:
+    status, answer = api.call("crm", "addOrUpdateTask", {**TASK, "assignedUserId": 4})
+    assert (status, answer["specificCode"]) == (400, 24394)
+    assert answer["additionalMessages"] == ["The assigned user is not active"]
+    assert inspector.get("tasks") == []
+
+
+def test_a_description_too_long_to_store_fails_with_24393(api, inspector) -> None:
+    fits = "é" * (65_535 // 2)
+    api.ok("crm", "addOrUpdateTask", {**TASK, "description": fits})
+    too_long = {**TASK, "description": fits + "é"}
+    assert api.error("crm", "addOrUpdateTask", too_long) == (400, 24393)
+    assert len(inspector.get("tasks")) == 1

@@ -21,6 +21,7 @@ from bridge.ivvy.sandbox.body_fields import format_timestamp
 from bridge.ivvy.sandbox.errors import ApiError, error_body
 from bridge.ivvy.sandbox.faults import Failure, Faults
 from bridge.ivvy.sandbox.inspection import inspection_blueprint
+from bridge.ivvy.sandbox.notification_actions import Caller
 from bridge.ivvy.sandbox.state import SandboxState
 from bridge.ivvy.signing import API_VERSION
 
@@ -38,6 +39,8 @@ class Sandbox:
     credentials: Mapping[str, str]
     clock: Clock
     auth_failure_code: int | None = None
+    # Keys of the account's primary user (or made without a user); None: every key is.
+    primary_keys: frozenset[str] | None = None
 
 
 def create_sandbox_app(
@@ -46,12 +49,14 @@ def create_sandbox_app(
     credentials: dict[str, str] | None = None,
     clock: Clock | None = None,
     auth_failure_code: int | None = None,
+    primary_keys: frozenset[str] | None = None,
 ) -> Flask:
     """A Flask app that answers like iVvy; ``state`` defaults to the packaged seed.
 
     ``credentials`` maps API keys to secrets (default ``sandbox-key``/``sandbox-secret``);
     ``clock`` returns aware UTC datetimes; ``auth_failure_code`` is the specificCode of 401s
-    other than "stale" (iVvy documents none).
+    other than "stale" (iVvy documents none); ``primary_keys`` are the keys that may manage
+    notification subscriptions (default: every key).
     """
     sandbox = Sandbox(
         state=SandboxState.from_seed() if state is None else state,
@@ -59,6 +64,7 @@ def create_sandbox_app(
         credentials=dict(credentials or {SANDBOX_KEY: SANDBOX_SECRET}),
         clock=clock or utc_now,
         auth_failure_code=auth_failure_code,
+        primary_keys=primary_keys,
     )
     app = Flask(__name__)
     app.extensions["ivvy_sandbox"] = sandbox
@@ -155,8 +161,9 @@ def handle_call(sandbox: Sandbox, namespace: str, action: str) -> Any:
         body=raw,
     )
     now = sandbox.clock()
-    authenticate(received, sandbox.credentials, now, failure_code=sandbox.auth_failure_code)
-    handler = find_action(namespace, action)
+    key = authenticate(received, sandbox.credentials, now, failure_code=sandbox.auth_failure_code)
+    primary = sandbox.primary_keys is None or key in sandbox.primary_keys
+    handler = find_action(namespace, action, Caller(key, primary))
     if handler is None:
         status = 501 if namespace in KNOWN_NAMESPACES and action else 404
         raise ApiError(status, f"The sandbox has no action {namespace}?action={action}")

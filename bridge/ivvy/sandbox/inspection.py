@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template_string, request
 
+from bridge.ivvy.sandbox import notification_actions
 from bridge.ivvy.sandbox.contact_actions import render_company, render_contact
 from bridge.ivvy.sandbox.errors import error_body
 from bridge.ivvy.sandbox.faults import Faults
@@ -23,6 +24,7 @@ RENDERERS: dict[str, Renderer] = {
     "leads": render_lead,
     "users": lambda state, record: record,
     "venues": lambda state, record: record,
+    "subscriptions": lambda state, record: record,
 }
 
 PAGE = """<!doctype html>
@@ -79,9 +81,19 @@ def inspection_blueprint(state: SandboxState, faults: Faults) -> Blueprint:
         ]
         return render_template_string(PAGE, tasks=tasks, kinds=list(RENDERERS))
 
-    @blueprint.get("/<any(tasks, contacts, companies, leads, users, venues):kind>")
+    @blueprint.get("/<any(tasks, contacts, companies, leads, users, venues, subscriptions):kind>")
     def records(kind: str) -> Response:
         return jsonify(listing(kind))
+
+    @blueprint.post("/subscriptions/<int:subscription_id>/confirm")
+    def confirm_subscription(subscription_id: int) -> Response:
+        # What fetching SNS's SubscribeURL does: the subscription becomes confirmed.
+        found = notification_actions.confirm(state, subscription_id)
+        if found is None:
+            response = jsonify(error_body(404, "No such subscription"))
+            response.status_code = 404
+            return response
+        return jsonify(found)
 
     @blueprint.get("/calls")
     def calls() -> Response:

@@ -119,6 +119,9 @@ def _check_references(
     has_company = ids["companyId"] is not None or isinstance(body.get("company"), Mapping)
     if creating and not (has_contact or has_company):
         raise _invalid("A lead belongs to a contact (contactId or contact) or a company")
+    if creating and not has_company and ids["industryId"] is None:
+        # The Add or Update Lead page: industryId is required when the lead belongs to a contact.
+        raise _invalid("industryId is required for a lead that belongs to a contact")
     for name, kind in (
         ("contactId", "contacts"),
         ("companyId", "companies"),

@@ -38,9 +38,12 @@ class SandboxServer:
         credentials: dict[str, str] | None = None,
         clock: Clock | None = None,
         quiet: bool = True,
+        primary_keys: frozenset[str] | None = None,
     ) -> None:
         self.state = SandboxState.from_seed() if state is None else state
-        self.app = create_sandbox_app(self.state, credentials=credentials, clock=clock)
+        self.app = create_sandbox_app(
+            self.state, credentials=credentials, clock=clock, primary_keys=primary_keys
+        )
         self._host = host
         self._port = port
         self._handler = QuietRequestHandler if quiet else WSGIRequestHandler

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-KINDS = ("users", "venues", "companies", "contacts", "leads", "tasks")
+KINDS = ("users", "venues", "companies", "contacts", "leads", "tasks", "subscriptions")
 # Opportunities are leads with a venueId; a seed may list them apart for readability.
 SEED_ALIASES = {"opportunities": "leads"}
 MAX_CALLS_KEPT = 1000
