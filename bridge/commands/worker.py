@@ -11,6 +11,8 @@ from bridge.config import ConfigError
 from bridge.logs import configure_logging
 from bridge.metrics_dir import use_multiprocess_dir
 from bridge.runtime import Runtime
+from bridge.settings import Settings
+from bridge.store.diagnose import parse_database_url
 
 # The worker's threads hand the GIL to each other around every database and
 # socket call.  At CPython's default 5 ms switch interval a thread that got its
@@ -36,8 +38,10 @@ def run(args: argparse.Namespace) -> int:
     use_multiprocess_dir(os.environ, clean=False)  # before prometheus_client is imported
     from bridge.worker import Worker
 
+    settings = Settings.from_env()
+    parse_database_url(settings.database_url)
     try:
-        runtime = Runtime.from_env()
+        runtime = Runtime.from_env(settings)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 1
