@@ -14,7 +14,12 @@ from bridge.store.diagnose import parse_database_url
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``serve`` sub-command."""
-    parser = sub.add_parser("serve", help="run the web process (gunicorn on $PORT)")
+    parser = sub.add_parser(
+        "serve",
+        help="run the web process (gunicorn on $PORT)",
+        description="Validate $BRIDGE_CONFIG, then run the web process (webhooks, status pages, "
+        "admin API) under gunicorn. Exits 1 on an invalid config or DATABASE_URL.",
+    )
     parser.add_argument("--port", type=int, help="port to bind (default: $PORT or 8000)")
     parser.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")  # noqa: S104
     parser.add_argument(

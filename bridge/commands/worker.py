@@ -24,7 +24,12 @@ SWITCH_INTERVAL_SECONDS = 0.0005
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``worker`` sub-command."""
-    parser = sub.add_parser("worker", help="run the delivery worker")
+    parser = sub.add_parser(
+        "worker",
+        help="run the delivery worker",
+        description="Claim stored events' jobs and create their tasks in iVvy, until SIGTERM "
+        "(jobs in flight finish or are released). Exits 1 on an invalid config or DATABASE_URL.",
+    )
     parser.add_argument("--concurrency", type=int, help="threads (default: delivery.concurrency)")
     parser.add_argument("--poll", type=float, help="seconds between polls when idle")
     parser.add_argument(
