@@ -1,4 +1,4 @@
-"""Every option and argument of every `bridge` command has a help line, and so does every command."""
+"""Every option and argument of every `bridge` command has a help line; so does every command."""
 
 from __future__ import annotations
 
