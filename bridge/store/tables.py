@@ -163,3 +163,15 @@ rotations = Table(
     Column("rule", String(120), primary_key=True),
     Column("counter", Integer, nullable=False),
 )
+
+# When each worker's iVvy circuit breaker was open (closed_at null: still open, or the
+# worker died while it was).  Written by the worker; drawn on the status pages.
+circuit_periods = Table(
+    "circuit_periods",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("worker", String(120), nullable=False),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("closed_at", UTCDateTime()),
+    Index("ix_circuit_periods_opened", "opened_at"),
+)
