@@ -70,9 +70,9 @@ def _axis(history: History, top: float, tz: ZoneInfo) -> Markup:
         else:
             show = local.hour == 0
             label = local.strftime("%a %d")
-        if not show:
-            continue
         x = LABEL_W + index * step
+        if not show or x > WIDTH - 30:  # a label at the right edge would be cut off
+            continue
         parts.append(
             f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + 4}" class="tick"/>'
             f'<text x="{x:.1f}" y="{top + 16}" class="axis">{escape(label)}</text>'
@@ -92,7 +92,12 @@ def _row(
     step = PLOT_W / len(values)
     peak = max(values) if values else 0
     total = sum(values)
-    summary = f"max {_fmt(peak, unit)}" if unit == "s" else f"{int(total)} in all"
+    if unit == "s":
+        summary = f"longest {_fmt(peak, unit)}"
+    elif unit == "at once":
+        summary = f"most at once {int(peak)}"
+    else:
+        summary = f"{int(total)} in all"
     parts = [
         f'<text x="0" y="{top + 18}" class="row-name">{escape(name)}</text>',
         f'<text x="0" y="{top + 34}" class="row-total">{escape(summary)}</text>',
@@ -111,7 +116,7 @@ def _row(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(1.0, step - 1):.1f}" height="{h:.1f}" '
             f'class="{FILLS[fill]}"{FILL_URL[fill]}><title>{escape(tip)}</title></rect>'
         )
-    if peak and unit != "s":
+    if peak and unit == "n":
         parts.append(
             f'<text x="{WIDTH - 10}" y="{top + 10}" class="peak">peak {_fmt(peak, unit)}/h</text>'
         )
@@ -162,7 +167,7 @@ def queue_chart(history: History, tz: ZoneInfo) -> Markup:
     label = _hour_label(history, tz)
     rows_top = 18  # room for the circuit labels above the rows
     body = [
-        _row(history.depth, rows_top, "jobs waiting", "solid", "n", label),
+        _row(history.depth, rows_top, "jobs waiting", "solid", "at once", label),
         _row(history.oldest, rows_top + ROW_H, "oldest waiting", "hatch", "s", label),
     ]
     bottom = rows_top + 2 * ROW_H

@@ -16,6 +16,7 @@ TEXT_W = 420  # the offset and the words; the time scale is to their right
 PLOT_X = TEXT_W + 10
 PLOT_W = WIDTH - PLOT_X - 12
 ROW_H = 24
+ORDER = {"received": 0, "queued": 1, "call": 2, "task": 3, "failed": 3, "finished": 4}
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ def steps(found: dict[str, Any]) -> list[Step]:
             out.append(Step(updated, "task", words))
         elif delivery["state"] == "failed":
             out.append(Step(updated, "failed", f"rule {delivery['rule']}: no task", ok=False))
-    return sorted(out, key=lambda step: (step.at, step.kind != "received"))
+    # At the same instant, the order things happen in: arrival, calls, their task, the job's end.
+    return sorted(out, key=lambda step: (step.at, ORDER[step.kind]))
 
 
 def _offset(seconds: float) -> str:
