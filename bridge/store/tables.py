@@ -130,6 +130,7 @@ deliveries = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("event_id", "rule"),
+    Index("ix_deliveries_updated", "updated_at"),  # the overview's tasks per hour
 )
 
 attempts = Table(
@@ -145,6 +146,7 @@ attempts = Table(
     Column("error", Text),
     Index("ix_attempts_event", "event_id"),
     Index("ix_attempts_job", "job_id"),
+    Index("ix_attempts_started", "started_at"),  # the overview's failures per hour
 )
 
 # The rules text each digest stands for, so a replay can use the rules an event first ran with.

@@ -1,8 +1,10 @@
-"""circuit_periods: when each worker's iVvy circuit breaker was open
+"""circuit_periods: when each worker's iVvy circuit breaker was open; indexes for history
 
 The status pages mark these periods on the queue's history.  They cannot be
 derived from other rows (a worker that holds back writes nothing else), so each
-worker records its breaker opening and closing here.
+worker records its breaker opening and closing here.  The pictures also count
+tasks by their delivery's updated_at and failed calls by started_at: indexed, so
+the overview reads a day or a week of rows, not the tables.
 
 Numbered 0004 and based on 0002: if a 0003 lands first, point down_revision at it.
 
@@ -33,8 +35,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_circuit_periods")),
     )
     op.create_index("ix_circuit_periods_opened", "circuit_periods", ["opened_at"])
+    op.create_index("ix_deliveries_updated", "deliveries", ["updated_at"])
+    op.create_index("ix_attempts_started", "attempts", ["started_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_attempts_started", table_name="attempts")
+    op.drop_index("ix_deliveries_updated", table_name="deliveries")
     op.drop_index("ix_circuit_periods_opened", table_name="circuit_periods")
     op.drop_table("circuit_periods")
