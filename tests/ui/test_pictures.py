@@ -148,6 +148,25 @@ def test_the_overview_draws_a_day_per_source_and_the_queue(
     screenshot(page, "overview-pictures")
 
 
+def test_the_pictures_read_in_grey(browser: Any, history: History) -> None:
+    """Without colour the rows keep their names and patterns: a grey screenshot to look at."""
+    context = browser.new_context(base_url=history.url, viewport=DESKTOP, bypass_csp=True)
+    page = context.new_page()
+    try:
+        log_in(page)
+        page.wait_for_url(re.compile(r"/$"))
+        page.add_style_tag(content="html { filter: grayscale(1); }")
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.locator("#history").screenshot(path=str(SCREENSHOTS / "overview-history-grey.png"))
+        patterns = page.locator("#history-website rect.bar").evaluate_all(
+            "bars => [...new Set(bars.map(b => b.getAttribute('fill') || 'solid'))].sort()"
+        )
+        assert patterns == ["solid", "url(#p-dots)", "url(#p-hatch)"]
+        assert page.locator("#queue-history rect.band").get_attribute("fill") == "url(#p-band)"
+    finally:
+        context.close()
+
+
 def test_the_week_view_has_the_same_history(signed_in: Any, history: History) -> None:
     page = signed_in
     page.click("text=7 days")
