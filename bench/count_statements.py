@@ -45,7 +45,7 @@ def main() -> None:
         directory = Path(tmp)
         sandbox, ivvy_url = stack.start_sandbox(directory / "sandbox.log")
         try:
-            config = stack.write_config(directory, ivvy_url)
+            config = stack.bench_config(directory, ivvy_url)
             with seeded_worker(args.db, directory, config, "count", args.jobs) as worker:
                 counts: Counter[str] = Counter()
                 engine = worker.runtime.engine

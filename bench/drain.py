@@ -117,7 +117,7 @@ def one_run(args: argparse.Namespace, root: Path, concurrency: int) -> dict[str,
     workers: list[stack.Child] = []
     try:
         with stack.bridge_database(args.db, home) as url:
-            config = stack.write_config(home, ivvy_url)
+            config = stack.bench_config(home, ivvy_url)
             env = stack.bridge_env(url, config, LOG_LEVEL="WARNING")
             seed_events(url, config, env, f"drain{concurrency}", count)
             started = time.monotonic()

@@ -48,7 +48,7 @@ def _start(app: str, kind: str, home: Path, workers: int) -> tuple[Any, Any, str
         return child, (db, url, bare_rows), base
     db = stack.bridge_database(kind, home)
     url = db.__enter__()
-    config = stack.write_config(home, "http://127.0.0.1:9")  # the web process never calls iVvy
+    config = stack.bench_config(home, "http://127.0.0.1:9")  # the web process never calls iVvy
     child, base = stack.start_bridge_web(stack.bridge_env(url, config), home / "web.log", workers)
     return child, (db, url, events), base
 

@@ -77,7 +77,7 @@ def main() -> None:
         children = [sandbox]
         try:
             with stack.bridge_database(args.db, home) as url:
-                env = stack.bridge_env(url, stack.write_config(home, ivvy_url))
+                env = stack.bridge_env(url, stack.bench_config(home, ivvy_url))
                 web, base = stack.start_bridge_web(env, home / "web.log", 2)
                 children.append(web)
                 children.append(stack.start_worker(env, home / "worker.log", args.concurrency))

@@ -69,7 +69,7 @@ def main() -> None:
         children = [sandbox]
         try:
             with stack.bridge_database(args.db, home) as url:
-                env = stack.bridge_env(url, stack.write_config(home, ivvy_url), LOG_LEVEL="INFO")
+                env = stack.bridge_env(url, stack.bench_config(home, ivvy_url), LOG_LEVEL="INFO")
                 web, base = stack.start_bridge_web(env, home / "web.log", 2)
                 children.append(web)
                 worker = stack.start_worker(env, home / "worker.log", args.concurrency)

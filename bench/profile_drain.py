@@ -37,7 +37,7 @@ def main() -> None:
         directory = Path(tmp)
         sandbox, ivvy_url = stack.start_sandbox(directory / "sandbox.log")
         try:
-            config = stack.write_config(directory, ivvy_url)
+            config = stack.bench_config(directory, ivvy_url)
             for run in range(args.runs + (1 if args.profile else 0)):
                 (directory / f"run{run}").mkdir()
                 with seeded_worker(

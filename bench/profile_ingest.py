@@ -26,7 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.signed import SOURCE, body_for, headers
-from bench.stack import bridge_database, bridge_env, write_config
+from bench.stack import bench_config, bridge_database, bridge_env
 
 
 def _cpu_per_request(client: Any, bodies: list[bytes], path: str) -> float:
@@ -39,7 +39,7 @@ def _cpu_per_request(client: Any, bodies: list[bytes], path: str) -> float:
 
 
 def _bridge_client(directory: Path, database_url: str) -> Any:
-    config = write_config(directory, "http://127.0.0.1:9")
+    config = bench_config(directory, "http://127.0.0.1:9")
     os.environ.update(bridge_env(database_url, config, LOG_LEVEL="INFO"))
     from bridge import create_app
 

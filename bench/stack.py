@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from bench.signed import SECRET, SOURCE
 from bridge.ivvy.sandbox import SANDBOX_KEY, SANDBOX_SECRET
 from bridge.store.migrate import upgrade
+from tests.support.configs import SYDNEY_HOLIDAYS, write_config
 from tests.support.processes import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,7 +76,14 @@ def bridge_database(kind: str, directory: Path) -> Iterator[str]:
         yield url
 
 
-def write_config(
+TYPEFORM_SOURCE = f"""
+  {SOURCE}:
+    type: typeform
+    secret: ${{BENCH_TYPEFORM_SECRET}}
+"""
+
+
+def bench_config(
     directory: Path,
     ivvy_url: str,
     *,
@@ -84,26 +92,14 @@ def write_config(
     ivvy_options: str = "",
 ) -> Path:
     """A config with the signed ``typeform-form`` source and the given rules."""
-    path = directory / "bridge.yaml"
-    path.write_text(
-        f"""
-ivvy:
-  base_url: {ivvy_url}
-  key: ${{IVVY_API_KEY}}
-  secret: ${{IVVY_API_SECRET}}
-  timezone: Australia/Sydney
-  holidays: {{country: AU, subdivision: NSW}}
-{ivvy_options}
-sources:
-  {SOURCE}:
-    type: typeform
-    secret: ${{BENCH_TYPEFORM_SECRET}}
-{delivery}
-rules:
-{rules}
-"""
+    return write_config(
+        directory,
+        ivvy_url=ivvy_url,
+        rules=rules,
+        sources=TYPEFORM_SOURCE,
+        delivery=delivery,
+        ivvy_options=SYDNEY_HOLIDAYS + ivvy_options,
     )
-    return path
 
 
 def bridge_env(database_url: str, config: Path, **extra: str) -> dict[str, str]:

@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     request_log.init_app(app)
     health.init_app(app)
     metrics.init_app(app)
+    app.before_request(errors.refuse_nul_in_url)
     app.register_blueprint(hooks.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(ui.bp)

@@ -21,14 +21,12 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
 import requests
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.config import AlertSettings
 from bridge.logs import Redactor
-from bridge.store.queries import queue_stats
-from bridge.store.tables import events, jobs
+from bridge.store.queries import jobs_died, queue_stats
 
 if TYPE_CHECKING:
     from bridge.runtime import Runtime
@@ -149,17 +147,7 @@ class AlertWatch:
         return sent
 
     def _collect_dead(self, now: datetime) -> None:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(jobs.c.event_id, jobs.c.last_error, jobs.c.finished_at, events.c.source)
-                .join(events, events.c.id == jobs.c.event_id)
-                .where(
-                    jobs.c.state == "dead",
-                    jobs.c.finished_at > self.since,
-                    jobs.c.finished_at <= now,
-                )
-                .order_by(jobs.c.finished_at)
-            ).all()
+        rows = jobs_died(self.engine, after=self.since, until=now)
         for event_id, reason, finished_at, source in rows:
             self._pending_dead.append((event_id, f"{source}: {reason or 'no reason recorded'}"))
             self.since = max(self.since, finished_at)

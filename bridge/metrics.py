@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Histogram
 
+from bridge.store.states import JobState
+
 if TYPE_CHECKING:
     from bridge.delivery.runner import JobResult
     from bridge.ivvy.client import CallRecord
@@ -86,11 +88,11 @@ def _observe(
             call.duration_ms / 1000.0
         )
     internal = result.outcome == "retry" and (result.error or "").startswith("internal error")
-    if state == "dead":
+    if state == JobState.DEAD:
         FAILURES.labels("dead").inc()
     elif internal:
         FAILURES.labels("internal").inc()
-    elif result.outcome == "retry" and state == "ready":
+    elif result.outcome == "retry" and state == JobState.READY:
         FAILURES.labels("transient").inc()
     # A failed delivery was written when it failed, whatever became of the job.
     for _ in range(result.deliveries_failed):

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from bridge.clock import utc_now
 from bridge.config import Config, load_config
 from bridge.ivvy.client import CallRecord, IvvyClient
 from bridge.settings import Settings
 from bridge.store.db import EngineHolder
-
-
-def utc_now() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass

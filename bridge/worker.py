@@ -14,28 +14,27 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import FrameType
 
-from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.alerts import start_alert_watch
 from bridge.circuit import CircuitBreaker
+from bridge.clock import utc_now
 from bridge.config.loader import LEASE_MARGIN_SECONDS
-from bridge.delivery.attempts import attempt_rows, save_attempts
 from bridge.delivery.circuit_record import CircuitRecorder
 from bridge.delivery.directory import Directory
-from bridge.delivery.runner import JobResult, JobRunner, event_write
+from bridge.delivery.runner import JobResult, JobRunner
 from bridge.housekeeping import start_pruning
 from bridge.ivvy.client import CallRecord
 from bridge.metrics import observe_job
 from bridge.retry import RetryPolicy
-from bridge.runtime import Runtime, utc_now
+from bridge.runtime import Runtime
+from bridge.store.attempts import attempt_rows, attempts_write, save_attempts
+from bridge.store.events import event_write
 from bridge.store.queue import ClaimedJob, Lease, Queue, Write
-from bridge.store.tables import attempts
+from bridge.store.states import JobState
 from bridge.wakeup import Wakeup, start_listener
 
 log = logging.getLogger(__name__)
-
-_INSERT_ATTEMPTS = insert(attempts)
 
 
 @dataclass
@@ -215,7 +214,7 @@ class Worker:
 
     def _settle(
         self, job: ClaimedJob, result: JobResult, calls: list[dict[str, object]], now: datetime
-    ) -> str | None:
+    ) -> JobState | None:
         """Settle the job in one transaction; its new state, or None if it is not ours now."""
         if result.ivvy_failure:
             self.breaker.record_failure(now)
@@ -225,20 +224,20 @@ class Worker:
             self.breaker.cancel()
         context = {"job": job.id, "event_id": job.event_id, "worker": self.worker_id}
         # One transaction settles the job with everything the run wants remembered.
-        also: list[Write] = [*result.writes, *([(_INSERT_ATTEMPTS, calls)] if calls else [])]
+        also: list[Write] = [*result.writes, *attempts_write(calls)]
         if result.outcome == "lost":
             log.warning("lease lost; the job is another worker's now", extra=context)
         elif result.outcome == "done":
             if self.queue.complete(job.id, self.worker_id, now=now, also=also):
                 log.info("job done", extra={**context, "attempts": job.attempts + 1})
-                return "done"
+                return JobState.DONE
             log.warning("job completed after its lease was lost", extra=context)
         elif result.outcome == "retry" and (run_at := self._next_run(job, result, now)):
             if self.queue.retry(
                 job.id, self.worker_id, run_at=run_at, error=result.error or "", now=now, also=also
             ):
                 log.info("job will retry", extra={**context, "run_at": run_at.isoformat()})
-                return "ready"
+                return JobState.READY
         else:
             if result.outcome == "retry":
                 reason = f"gave up after {job.attempts + 1} attempts: {result.error}"
@@ -247,7 +246,7 @@ class Worker:
             also.append(event_write(job.event_id, result.event_state, reason, now))
             if self.queue.kill(job.id, self.worker_id, error=reason, now=now, also=also):
                 log.warning("job dead", extra={**context, "reason": reason})
-                return "dead"
+                return JobState.DEAD
         save_attempts(self.runtime.engine, job.id, calls)  # not ours any more: keep the call log
         return None
 

@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
+from bridge.clock import utc_now
 from bridge.config import ConfigError, load_config
-from bridge.runtime import utc_now
 from bridge.settings import Settings
 from bridge.store.diagnose import open_existing
 from bridge.store.maintenance import prune

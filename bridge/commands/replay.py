@@ -8,12 +8,13 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from bridge.runtime import utc_now
+from bridge.clock import utc_now
 from bridge.settings import Settings
 from bridge.store.diagnose import open_existing
 from bridge.store.maintenance import replay_report
+from bridge.store.states import EventState
 
-REPLAYABLE_STATES = ("dead", "failed", "no_match", "done")
+REPLAYABLE_STATES = (EventState.DEAD, EventState.FAILED, EventState.NO_MATCH, EventState.DONE)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

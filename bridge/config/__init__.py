@@ -9,7 +9,7 @@ from __future__ import annotations
 from bridge.config.errors import ConfigError
 from bridge.config.loaded_config import Config
 from bridge.config.loader import load_config
-from bridge.config.settings import (
+from bridge.config.sections import (
     AdminSettings,
     AlertSettings,
     BackoffSettings,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bridge.config.masking import collect_secrets, jsonable, mask_secrets
-from bridge.config.settings import (
+from bridge.config.sections import (
     AdminSettings,
     AlertSettings,
     DeliverySettings,
@@ -45,17 +45,7 @@ class Config:
 
     def calendar(self) -> BusinessCalendar:
         """The business calendar of the ``ivvy`` section: timezone, holidays, closures, hours."""
-        ivvy = self.ivvy
-        return BusinessCalendar(
-            ivvy.timezone,
-            country=ivvy.holiday_country,
-            subdivision=ivvy.holiday_subdivision,
-            closures=ivvy.closures,
-            workdays=ivvy.workdays,
-            work_start=ivvy.work_start,
-            work_end=ivvy.work_end,
-            snap_to_working_hours=ivvy.snap_to_working_hours,
-        )
+        return self.ivvy.calendar()
 
     def source(self, name: str) -> SourceType | None:
         """The configured source called ``name`` (the ``/hooks/<name>`` segment), if any."""

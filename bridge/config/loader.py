@@ -16,11 +16,10 @@ from bridge.config.errors import ConfigError, ErrorCollector
 from bridge.config.interpolate import EnvironmentReader
 from bridge.config.loaded_config import Config
 from bridge.config.masking import collect_secrets, is_secret_path
-from bridge.config.settings import DeliverySettings, IvvySettings
+from bridge.config.sections import DeliverySettings, IvvySettings
 from bridge.config.yaml_lines import LoadedYaml, Path, YamlSyntaxError, load_yaml_with_lines
-from bridge.rules.calendar import BusinessCalendar
-from bridge.sources import SOURCE_TYPES, build_source
 from bridge.sources.base import SourceType
+from bridge.sources.registry import SOURCE_TYPES, build_source
 
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 SECTIONS = ("ivvy", "sources", "rules", "delivery", "retention", "alerts", "admin")
@@ -130,16 +129,7 @@ def _section(
 
 def _check_calendar(errors: ErrorCollector, ivvy: IvvySettings) -> None:
     try:
-        BusinessCalendar(
-            ivvy.timezone,
-            country=ivvy.holiday_country,
-            subdivision=ivvy.holiday_subdivision,
-            closures=ivvy.closures,
-            workdays=ivvy.workdays,
-            work_start=ivvy.work_start,
-            work_end=ivvy.work_end,
-            snap_to_working_hours=ivvy.snap_to_working_hours,
-        )
+        ivvy.calendar()
     except ValueError as exc:
         errors.add(("ivvy",), str(exc))
 

@@ -18,7 +18,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from bridge.config import settings as s
+from bridge.config import sections as s
 from bridge.ivvy.client import REGION_BASE_URLS, base_url_for
 from bridge.rules.calendar import parse_clock_time, parse_weekday
 

@@ -9,38 +9,24 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
 from bridge.config import Config
 from bridge.delivery.directory import Directory
-from bridge.delivery.owners import OwnerUnavailable
-from bridge.delivery.records import DeliveryConflict, DeliveryRecord, DeliveryStore
+from bridge.delivery.owner_records import OwnerUnavailable
 from bridge.delivery.tasks import TaskCreator
 from bridge.events import Event
 from bridge.ivvy.client import IvvyClient
 from bridge.ivvy.errors import IvvyError
 from bridge.rules.engine import evaluate
 from bridge.rules.task_schema import TaskPayloadInvalid
+from bridge.store.deliveries import DeliveryConflict, DeliveryRecord, DeliveryStore
+from bridge.store.events import event_payload, event_write
 from bridge.store.queue import ClaimedJob, Lease, LeaseLost, Write
-from bridge.store.tables import events, rule_sets
+from bridge.store.rule_sets import remember_rules, stored_rules
+from bridge.store.states import DeliveryState, EventState
 
 log = logging.getLogger(__name__)
-
-# The event's state after a run, and (on its first run only) the rules it ran with.
-_SET_EVENT = (
-    update(events)
-    .where(events.c.id == bindparam("p_event_id"))
-    .values(
-        state=bindparam("p_state"),
-        last_error=bindparam("p_error", type_=events.c.last_error.type),
-        updated_at=bindparam("p_now", type_=events.c.updated_at.type),
-        rules_digest=func.coalesce(
-            events.c.rules_digest, bindparam("p_digest", type_=events.c.rules_digest.type)
-        ),
-    )
-)
 
 
 @dataclass(frozen=True)
@@ -60,7 +46,7 @@ class JobResult:
     error: str | None = None
     retry_after: float | None = None
     ivvy_failure: bool = False
-    event_state: str = "dead"
+    event_state: EventState = EventState.DEAD
     writes: tuple[Write, ...] = ()
     source: str | None = None
     received_at: datetime | None = None
@@ -136,7 +122,7 @@ class JobRunner:
         except IvvyError as exc:
             # Raised outside a delivery: a venue lookup while evaluating the rules.
             if exc.retryable:
-                writes = (*run.done, self._event_write(job, "retrying", str(exc), None))
+                writes = (*run.done, self._event_write(job, EventState.RETRYING, str(exc), None))
                 return JobResult(
                     "retry", str(exc), exc.retry_after, ivvy_failure=True, writes=writes
                 )
@@ -145,7 +131,7 @@ class JobRunner:
     def _run(self, job: ClaimedJob, lease: Lease | None, run: _Run) -> JobResult:
         payload, first_digest = job.event, job.event_rules_digest
         if payload is None:
-            payload, first_digest = self._event_row(job.event_id)
+            payload, first_digest = event_payload(self.engine, job.event_id)
         if payload is None:
             return JobResult("dead", "the event has no parsed payload to run rules on")
         event = Event.from_json(payload)
@@ -164,10 +150,10 @@ class JobRunner:
             if not outcome.matched:
                 continue
             record = self.store.get_or_new(job.event_id, outcome.rule)
-            if record.state == "done":
+            if record.state == DeliveryState.DONE:
                 delivered += 1
                 continue
-            if record.state == "failed":
+            if record.state == DeliveryState.FAILED:
                 # Failed for good in an earlier run; a replay puts it back to pending.
                 failures.append(f"rule {outcome.rule}: {record.error}")
                 continue
@@ -181,7 +167,7 @@ class JobRunner:
                 if not exc.retryable:
                     failures.append(self._fail(record, outcome.rule, str(exc), run))
                     continue
-                writes = (*run.done, self._event_write(job, "retrying", str(exc), digest))
+                writes = (*run.done, self._event_write(job, EventState.RETRYING, str(exc), digest))
                 return JobResult(
                     "retry", str(exc), exc.retry_after, ivvy_failure=True, writes=writes
                 )
@@ -189,72 +175,36 @@ class JobRunner:
                 failures.append(self._fail(record, outcome.rule, str(exc), run))
         if failures:
             reason = "; ".join(failures)
-            writes = (*run.done, self._event_write(job, "failed", reason, digest))
-            return JobResult("dead", reason, event_state="failed", writes=writes)
-        state = "done" if delivered else "no_match"
+            writes = (*run.done, self._event_write(job, EventState.FAILED, reason, digest))
+            return JobResult("dead", reason, event_state=EventState.FAILED, writes=writes)
+        state = EventState.DONE if delivered else EventState.NO_MATCH
         return JobResult("done", writes=(*run.done, self._event_write(job, state, None, digest)))
 
     def _fail(self, record: DeliveryRecord, rule: str, reason: str, run: _Run) -> str:
         """Mark a delivery failed for good (no retry: a person must act); the job's reason."""
-        self.store.update(record, self.clock(), state="failed", error=reason)
+        self.store.update(record, self.clock(), state=DeliveryState.FAILED, error=reason)
         run.failed += 1
         return f"rule {rule}: {reason}"
 
     def _event_write(
-        self, job: ClaimedJob, state: str, error: str | None, digest: str | None
+        self, job: ClaimedJob, state: EventState, error: str | None, digest: str | None
     ) -> Write:
         return event_write(job.event_id, state, error, self.clock(), digest)
-
-    def _event_row(self, event_id: str) -> tuple[dict[str, Any] | None, str | None]:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(events.c.event, events.c.rules_digest).where(events.c.id == event_id)
-            ).one_or_none()
-        return (row[0], row[1]) if row is not None else (None, None)
 
     def _rules(self, job: ClaimedJob, first_digest: str | None) -> tuple[Sequence[Any], str]:
         """The current rules, or (for a pinned replay) the ones the event first ran with."""
         current = self.config
         if job.rules_digest and job.rules_digest != current.rules_digest:
-            with self.engine.connect() as conn:
-                text = conn.execute(
-                    select(rule_sets.c.text).where(rule_sets.c.digest == job.rules_digest)
-                ).scalar_one_or_none()
+            text = stored_rules(self.engine, job.rules_digest)
             if text is None:
                 raise RulesUnavailable("the rules this event first ran with are no longer stored")
             return pinned_rules(text), job.rules_digest
         if current.rules_digest not in self._stored_digests:
-            self._remember_rules(current.rules_digest, json.dumps(current.rules_data))
+            remember_rules(
+                self.engine, current.rules_digest, json.dumps(current.rules_data), self.clock()
+            )
             self._stored_digests.add(current.rules_digest)
         return current.rules, first_digest or current.rules_digest
-
-    def _remember_rules(self, digest: str, text: str) -> None:
-        with self.engine.connect() as conn:
-            known = conn.execute(
-                select(rule_sets.c.digest).where(rule_sets.c.digest == digest)
-            ).scalar_one_or_none()
-        if known is None:
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        insert(rule_sets).values(digest=digest, text=text, created_at=self.clock())
-                    )
-            except IntegrityError:
-                pass  # stored by another worker meanwhile
-
-
-def event_write(
-    event_id: str, state: str, error: str | None, now: datetime, digest: str | None = None
-) -> Write:
-    """The event's new state and error, and (on its first run only) the rules it ran with."""
-    params = {
-        "p_event_id": event_id,
-        "p_state": state,
-        "p_error": error,
-        "p_now": now,
-        "p_digest": digest,
-    }
-    return _SET_EVENT, params
 
 
 def pinned_rules(text: str) -> list[Any]:

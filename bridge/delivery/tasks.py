@@ -10,13 +10,15 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bridge.delivery.directory import Directory
-from bridge.delivery.owners import OwnerResolver, OwnerUnavailable
-from bridge.delivery.records import DeliveryRecord, DeliveryStore, next_rotation
+from bridge.delivery.owner_records import OwnerResolver, OwnerUnavailable
 from bridge.ivvy.client import IvvyClient
 from bridge.ivvy.errors import IvvyError
 from bridge.rules.plan import TaskPlan
 from bridge.rules.task_schema import ResolvedOwner, build_task_payload
+from bridge.store.deliveries import DeliveryRecord, DeliveryStore
 from bridge.store.queue import Lease
+from bridge.store.rotations import next_rotation
+from bridge.store.states import DeliveryState
 
 
 class TaskCreator:
@@ -62,11 +64,11 @@ class TaskCreator:
         later run finds the task again through its marker.
         """
         owner = self.owners.resolve(plan.owner, record, lease)
-        if record.task and record.state != "task_unsent":
+        if record.task and record.state != DeliveryState.TASK_UNSENT:
             found = self._find_task(record.task, record.marker)
             if found is not None:
                 return found
-        if record.state in ("creating_task", "task_unsent") and record.task:
+        if record.state in (DeliveryState.CREATING_TASK, DeliveryState.TASK_UNSENT) and record.task:
             body = record.task  # the same task as before: same assignee, same due time
         else:
             body = self._body(record, plan, owner)
@@ -74,7 +76,7 @@ class TaskCreator:
             record,
             self.clock(),
             lease=lease,
-            state="creating_task",
+            state=DeliveryState.CREATING_TASK,
             task=body,
             owner_kind=owner.kind,
             owner_id=owner.id,
@@ -88,7 +90,11 @@ class TaskCreator:
                 # overwrite what the job's new owner wrote.  Not waiting for the
                 # disk is safe: lost, the row stays creating_task and is searched.
                 self.store.update(
-                    record, self.clock(), lease=lease, durable=False, state="task_unsent"
+                    record,
+                    self.clock(),
+                    lease=lease,
+                    durable=False,
+                    state=DeliveryState.TASK_UNSENT,
                 )
             raise
 

@@ -7,15 +7,11 @@ from datetime import UTC, datetime
 
 import requests
 
+from bridge.clock import utc_now
 from bridge.ivvy.signing import API_VERSION, content_md5, signature, string_to_sign
 
 CONTENT_TYPE = "application/json"
 IVVY_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 def ivvy_date(moment: datetime) -> str:

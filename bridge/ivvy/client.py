@@ -16,7 +16,8 @@ from typing import Any
 
 import requests
 
-from bridge.ivvy.auth import IvvyAuth, utc_now
+from bridge.clock import utc_now
+from bridge.ivvy.auth import IvvyAuth
 from bridge.ivvy.errors import STALE_REQUEST, IvvyError
 from bridge.ivvy.responses import TRANSPORT_FAILURES, interpret_response, transport_error
 
@@ -62,7 +63,7 @@ def encode_body(body: dict[str, Any] | None) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def new_id(result: Any, *, namespace: str, action: str) -> int:
+def created_id(result: Any, *, namespace: str, action: str) -> int:
     """The ``id`` from an add-or-update answer (``{"success": true, "id": 755}``)."""
     if isinstance(result, dict):
         if result.get("success") is False:
@@ -251,7 +252,7 @@ class IvvyClient:
     def add_or_update_task(self, fields: dict[str, Any]) -> int:
         """Create (no ``id``) or update a CRM task; returns its id."""
         result = self.call("crm", "addOrUpdateTask", fields)
-        return new_id(result, namespace="crm", action="addOrUpdateTask")
+        return created_id(result, namespace="crm", action="addOrUpdateTask")
 
     def get_task_list(
         self, filter: dict[str, Any] | None = None, venue_id: int | None = None
@@ -271,12 +272,12 @@ class IvvyClient:
     def add_or_update_contact(self, fields: dict[str, Any]) -> int:
         """Create (no ``id``) or update a contact; returns its id."""
         result = self.call("contact", "addOrUpdateContact", fields)
-        return new_id(result, namespace="contact", action="addOrUpdateContact")
+        return created_id(result, namespace="contact", action="addOrUpdateContact")
 
     def add_or_update_lead(self, fields: dict[str, Any]) -> int:
         """Create (no ``id``) or update a lead (in the contact namespace); returns its id."""
         result = self.call("contact", "addOrUpdateLead", fields)
-        return new_id(result, namespace="contact", action="addOrUpdateLead")
+        return created_id(result, namespace="contact", action="addOrUpdateLead")
 
     def get_lead_list(self, filter: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """All leads matching the filter."""

@@ -130,6 +130,19 @@ class BusinessCalendar:
         if self.country:
             self.subdivision = self._checked_subdivision()
 
+    def in_zone(self, tz: str) -> BusinessCalendar:
+        """The same workdays, holidays, closures and hours, in another timezone."""
+        return BusinessCalendar(
+            tz,
+            self.country,
+            self.subdivision,
+            self.closures,
+            self.workdays,
+            self.work_start,
+            self.work_end,
+            self.snap_to_working_hours,
+        )
+
     def __repr__(self) -> str:
         region = "-".join(part for part in (self.country, self.subdivision) if part) or "none"
         return f"BusinessCalendar(tz={self.tz_name!r}, holidays={region!r})"

@@ -39,14 +39,14 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bridge.rules.calendar import BusinessCalendar, parse_clock_time, parse_weekday
-from bridge.rules.due_base import DueExpressionError, parse_base
+from bridge.rules.due_from import DueExpressionError, parse_from_date
 
 __all__ = [
     "DueExpression",
     "DueExpressionError",
     "compute_due",
-    "parse_base",
     "parse_due",
+    "parse_from_date",
     "to_ivvy_utc",
 ]
 
@@ -132,7 +132,7 @@ def parse_due(text: str) -> DueExpression:
                 f"'from' cannot follow '{words}'; use '+N unit from ...' or '-N unit from ...'"
             )
         if "{" not in base:
-            parse_base(base, _UTC_ZONE)  # a literal date: check it now, not per event
+            parse_from_date(base, _UTC_ZONE)  # a literal date: check it now, not per event
     return DueExpression(source, amount, unit, weekday, at, base)
 
 
@@ -203,7 +203,7 @@ def compute_due(
         raise DueExpressionError(f"'{expr.text}' needs the rendered 'from' value")
     if expr.base is None and base is not None:
         raise DueExpressionError(f"'{expr.text}' has no 'from', yet a base value was given")
-    start = parse_base(base, calendar.tz) if base is not None else now.astimezone(calendar.tz)
+    start = parse_from_date(base, calendar.tz) if base is not None else now.astimezone(calendar.tz)
     try:
         due = _shift(expr, start, calendar)
     except OverflowError:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from bridge.events import Event
 from bridge.rules.calendar import BusinessCalendar
 from bridge.rules.due import DueExpressionError
-from bridge.rules.owners import OwnerError
+from bridge.rules.owner_spec import OwnerError
 from bridge.rules.plan import AssigneePlan, RuleOutcome, TaskPlan
 from bridge.rules.rule import Rule
 from bridge.rules.task_schema import (
@@ -170,17 +170,7 @@ class _Calendars:
         return self._by_zone[zone]
 
     def _in_zone(self, zone: str) -> BusinessCalendar:
-        base = self.default
         try:
-            return BusinessCalendar(
-                zone,
-                base.country,
-                base.subdivision,
-                base.closures,
-                base.workdays,
-                base.work_start,
-                base.work_end,
-                base.snap_to_working_hours,
-            )
+            return self.default.in_zone(zone)
         except ValueError:
-            return base  # a timezone name Python does not know: keep the default
+            return self.default  # a timezone name Python does not know: keep the default

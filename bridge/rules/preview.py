@@ -8,7 +8,6 @@ ids they would return appear as ``<...>`` placeholders in the bodies that use th
 from __future__ import annotations
 
 import dataclasses
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +25,7 @@ from bridge.rules.task_schema import (
 )
 from bridge.rules.templates import TemplateRenderError
 from bridge.sources.base import Acknowledged, InboundRequest
+from bridge.sources.decoding import decode_json
 
 if TYPE_CHECKING:
     from bridge.config import Config
@@ -97,8 +97,8 @@ def preview(
 
 def _is_sns_handshake(body: bytes) -> bool:
     try:
-        envelope = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        envelope = decode_json(body)
+    except ValueError:  # not JSON, or JSON the source's own parse refuses with its reason
         return False
     return isinstance(envelope, dict) and envelope.get("Type") in _SNS_HANDSHAKES
 

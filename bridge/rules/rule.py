@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from bridge.rules.calendar import BusinessCalendar
-from bridge.rules.conditions import Condition, Verdict
+from bridge.rules.conditions import Condition
 from bridge.rules.due import DueExpression, compute_due, parse_due
-from bridge.rules.owners import OwnerSpec
+from bridge.rules.operators import Verdict
+from bridge.rules.owner_spec import OwnerSpec
 from bridge.rules.templates import Template, compile_template
 
 

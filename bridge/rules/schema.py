@@ -45,7 +45,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from bridge.rules.owners import OWNER_KEYS, OwnerSpec, contact_templates
+from bridge.rules.owner_spec import OWNER_KEYS, OwnerSpec, contact_templates
 from bridge.rules.rule import Rule, TaskSpec, Trigger
 from bridge.rules.rule_fields import (
     PRIORITIES,

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bridge.sources import register
 from bridge.sources.answers import add_compound, make_event
 from bridge.sources.base import Accepted, InboundRequest, SourceType
 from bridge.sources.options import TokenOptionsSchema
@@ -21,7 +20,6 @@ class FormOptionsSchema(TokenOptionsSchema):
     """Options of a ``form`` source: ``token``/``tokens`` (one required), ``fields``."""
 
 
-@register
 class FormSource(SourceType):
     """A generic form post: any flat JSON object or urlencoded form."""
 

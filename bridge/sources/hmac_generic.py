@@ -19,7 +19,6 @@ from marshmallow import ValidationError, validates_schema
 from marshmallow import fields as mfields
 from marshmallow.validate import OneOf
 
-from bridge.sources import register
 from bridge.sources.answers import add_compound, make_event
 from bridge.sources.base import Accepted, InboundRequest, SourceType, VerificationFailed
 from bridge.sources.options import SignedOptionsSchema
@@ -84,7 +83,6 @@ def subfields(value: Any) -> Any:
     return {m.group(1): m.group(2) for m in lines if m}
 
 
-@register
 class HmacSource(SourceType):
     """A sender that signs the body (and maybe a timestamp and id) with an HMAC header."""
 

@@ -10,7 +10,6 @@ be fetched raises :class:`~bridge.sources.sns.UpstreamUnavailable` (answer 5xx: 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import re
 from collections.abc import Mapping
@@ -20,7 +19,6 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate
 
 from bridge.events import Event
-from bridge.sources import register
 from bridge.sources.base import (
     Accepted,
     Acknowledged,
@@ -30,6 +28,7 @@ from bridge.sources.base import (
     SourceType,
     VerificationFailed,
 )
+from bridge.sources.decoding import UnsafeJSON, decode_json
 from bridge.sources.ivvy_message import IvvyMessage, signature_hash, signing_key_url
 from bridge.sources.ivvy_subjects import SubjectSpec, find_subject, load_body, person_of
 from bridge.sources.sns import KeyCache, SnsVerifier
@@ -84,7 +83,6 @@ class IvvyOptionsSchema(SourceOptionsSchema):
     )
 
 
-@register
 class IvvySource(SourceType):
     """iVvy account or venue notifications, through an SNS HTTP(S) subscription."""
 
@@ -148,10 +146,10 @@ class IvvySource(SourceType):
         if spec is None:
             return self._unknown_subject(message)
         try:
-            body = json.loads(message.body)
+            body = decode_json(message.body, f"the Body of {spec.subject}")
             data, previous = load_body(spec, body)
-        except json.JSONDecodeError as exc:
-            raise PayloadInvalid(f"the Body of {spec.subject} is not JSON") from exc
+        except UnsafeJSON as exc:
+            raise PayloadInvalid(str(exc)) from exc
         except ValidationError as exc:
             raise PayloadInvalid(f"the Body of {spec.subject} has an unexpected shape") from exc
         raw = _raw(envelope, message, body)
@@ -195,10 +193,17 @@ class IvvySource(SourceType):
 
 
 def _envelope(body: bytes, error: type[Exception]) -> dict[str, Any]:
+    """The SNS envelope; ``error`` when it is not JSON, PayloadInvalid when it cannot be carried.
+
+    A body too deep (or with numbers too large) is refused as such even before it is
+    verified: the answer is a 400 that stores nothing, never a 500.
+    """
     try:
-        envelope = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise error("the body is not an SNS JSON message") from exc
+        envelope = decode_json(body)
+    except UnsafeJSON as exc:
+        if exc.not_json:
+            raise error("the body is not an SNS JSON message") from exc
+        raise PayloadInvalid(str(exc)) from exc
     if not isinstance(envelope, dict):
         raise error("the body is not an SNS JSON message")
     return envelope

@@ -2,20 +2,21 @@
 
 iVvy signs ``lower(TxnId:Region:Timestamp:AccountId:Subject:sha1hex(Body))`` with RSA-SHA1
 (PKCS#1 v1.5); the PEM public key lives at a per-region base URL + ``SigningPublicKeyPath``.
-Pure functions, shared by the verifier (``bridge.sources.ivvy``) and the notifier.
+Pure functions, shared by the verifier (``bridge.sources.ivvy``) and the tests' notifier.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
+
+from bridge.sources.decoding import decode_json
 
 STAGE_KEY_BASE = (
     "https://s3-ap-southeast-2.amazonaws.com/notifications.stageau.ap-southeast-2.ivvy.com"
@@ -45,7 +46,7 @@ class IvvyMessage:
         """Decode SNS's ``Message`` string; ValueError if it is not an iVvy message."""
         if not isinstance(text, str):
             raise ValueError("the SNS Message is not a string")
-        obj = json.loads(text)
+        obj = decode_json(text, "the SNS Message")  # UnsafeJSON is a ValueError
         if not isinstance(obj, dict):
             raise ValueError("the iVvy message is not an object")
         for key in ("Subject", "Signature", "SigningPublicKeyPath"):
@@ -87,8 +88,8 @@ class IvvyMessage:
         info = self.source_info
         if isinstance(info, str):
             try:
-                info = json.loads(info)
-            except json.JSONDecodeError:
+                info = decode_json(info, "SourceInfo")
+            except ValueError:
                 return None
         if isinstance(info, Mapping) and isinstance(info.get("key"), str):
             return str(info["key"])

@@ -31,8 +31,10 @@ class IvvyId(fields.Field):
             raise ValidationError("not an id")
         if isinstance(value, int):
             return value
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value)
+        text = value.strip() if isinstance(value, str) else ""
+        # ASCII digits only ("²".isdigit() is true, and int() refuses it), and few of them.
+        if text.isascii() and text.isdigit() and len(text) <= 18:
+            return int(text)
         raise ValidationError("not an id")
 
 

@@ -7,16 +7,15 @@ keys are ``q<N>_<name>``; the lossy ``pretty`` text is never parsed.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from typing import Any
 
 from marshmallow import fields as mfields
 
-from bridge.sources import register
 from bridge.sources.answers import add_compound, make_event
 from bridge.sources.base import Accepted, InboundRequest, PayloadInvalid, SourceType
+from bridge.sources.decoding import UnsafeJSON, decode_json
 from bridge.sources.options import TokenOptionsSchema
 from bridge.sources.payloads import OpenSchema, load, multipart_fields
 from bridge.sources.verification import require_token
@@ -58,7 +57,6 @@ def question_answers(raw_request: dict[str, Any]) -> dict[str, Any]:
     return answers
 
 
-@register
 class JotformSource(SourceType):
     """Jotform's submission webhooks."""
 
@@ -74,9 +72,9 @@ class JotformSource(SourceType):
         form = multipart_fields(request)
         payload = load(self._payload_schema, form, "Jotform")
         try:
-            raw_request = json.loads(payload["raw_request"])
-        except json.JSONDecodeError as exc:
-            raise PayloadInvalid("rawRequest is not valid JSON") from exc
+            raw_request = decode_json(payload["raw_request"], "rawRequest")
+        except UnsafeJSON as exc:
+            raise PayloadInvalid(str(exc)) from exc
         if not isinstance(raw_request, dict):
             raise PayloadInvalid("rawRequest must be a JSON object")
         raw = {**form, "rawRequest": raw_request}

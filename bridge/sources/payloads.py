@@ -7,7 +7,6 @@ it names the fields at fault, never their values.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ from werkzeug.formparser import MultiPartParser
 from werkzeug.http import parse_options_header
 
 from bridge.sources.base import InboundRequest, PayloadInvalid
+from bridge.sources.decoding import UnsafeJSON, decode_json, safe_text
 
 
 class OpenSchema(Schema):
@@ -100,24 +100,28 @@ class ObjectList(mfields.Field[list[Any]]):
 
 
 def json_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object."""
+    """The body as a JSON object, made safe (see ``decoding``)."""
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadInvalid("the body is not valid JSON") from exc
+        payload = decode_json(body)
+    except UnsafeJSON as exc:
+        raise PayloadInvalid(str(exc)) from exc
     if not isinstance(payload, dict):
         raise PayloadInvalid("the body must be a JSON object")
     return payload
 
 
 def urlencoded_object(body: bytes) -> dict[str, Any]:
-    """An ``application/x-www-form-urlencoded`` body; a repeated key becomes a list."""
+    """An ``application/x-www-form-urlencoded`` body; a repeated key becomes a list.
+
+    ``%00`` decodes to NUL and is made safe; invalid UTF-8 in an escape becomes U+FFFD.
+    """
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except (UnicodeDecodeError, ValueError) as exc:
         raise PayloadInvalid("the body is not valid form data") from exc
     out: dict[str, Any] = {}
-    for key, value in pairs:
+    for raw_key, raw_value in pairs:
+        key, value = safe_text(raw_key), safe_text(raw_value)
         if key in out:
             previous = out[key]
             out[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
@@ -144,7 +148,7 @@ def multipart_fields(request: InboundRequest) -> dict[str, str]:
         form, _files = parser.parse(io.BytesIO(request.body), boundary.encode(), len(request.body))
     except (ValueError, HTTPException) as exc:
         raise PayloadInvalid("the body is not valid multipart data") from exc
-    return {key: form.get(key, "") for key in form}
+    return {safe_text(key): safe_text(form.get(key, "")) for key in form}
 
 
 def load(schema: Schema, data: Any, sender: str) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from typing import Any
 from marshmallow import ValidationError, validates_schema
 from marshmallow import fields as mfields
 
-from bridge.sources import register
 from bridge.sources.answers import flatten, make_event
 from bridge.sources.base import Accepted, InboundRequest, SourceType
 from bridge.sources.options import SignedOptionsSchema
@@ -71,7 +70,6 @@ def presented_signatures(header: str) -> list[bytes | None]:
     return found
 
 
-@register
 class StandardWebhooksSource(SourceType):
     """Any sender following the Standard Webhooks specification."""
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from marshmallow import fields as mfields
 
-from bridge.sources import register
 from bridge.sources.answers import add_labelled, make_event
 from bridge.sources.base import Accepted, InboundRequest, SourceType
 from bridge.sources.options import SignedOptionsSchema
@@ -49,9 +48,27 @@ class TallyPayload(OpenSchema):
     data = mfields.Nested(_Data, required=True)
 
 
-def _texts(ids: list[Any], choices: list[dict[str, Any]] | None) -> list[Any]:
-    by_id = {c.get("id"): c.get("text") for c in choices or []}
-    return [by_id.get(i, i) for i in ids]
+def _is_key(value: Any) -> bool:
+    # Option and row ids are strings or numbers; anything else (a list, an object) is no id.
+    return isinstance(value, str | int | float)
+
+
+def _by_id(items: Any) -> dict[Any, Any]:
+    """``{id: text}`` of a list of ``{id, text}`` objects; other items are skipped."""
+    if not isinstance(items, list):
+        return {}
+    return {
+        item.get("id"): item.get("text")
+        for item in items
+        if isinstance(item, dict) and _is_key(item.get("id"))
+    }
+
+
+def _texts(ids: Any, choices: Any) -> Any:
+    if not isinstance(ids, list):
+        return ids
+    by_id = _by_id(choices)
+    return [by_id.get(i, i) if _is_key(i) else i for i in ids]
 
 
 def field_value(field: dict[str, Any]) -> Any:
@@ -63,12 +80,17 @@ def field_value(field: dict[str, Any]) -> Any:
             return texts[0]
         return texts
     if isinstance(value, dict) and field.get("rows") and field.get("columns"):
-        rows = {r.get("id"): r.get("text") for r in field["rows"]}
-        return {rows.get(k, k): _texts(v or [], field["columns"]) for k, v in value.items()}
+        rows = _by_id(field["rows"])
+        return {
+            _row_label(rows.get(k), k): _texts(v or [], field["columns"]) for k, v in value.items()
+        }
     return value
 
 
-@register
+def _row_label(text: Any, key: str) -> str:
+    return text if isinstance(text, str) else key
+
+
 class TallySource(SourceType):
     """Tally's ``FORM_RESPONSE`` webhooks."""
 

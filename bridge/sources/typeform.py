@@ -7,7 +7,6 @@ from typing import Any
 
 from marshmallow import fields as mfields
 
-from bridge.sources import register
 from bridge.sources.answers import add_answer, add_labelled, make_event
 from bridge.sources.base import Accepted, InboundRequest, SourceType, VerificationFailed
 from bridge.sources.options import SignedOptionsSchema
@@ -65,7 +64,6 @@ def answer_value(answer: dict[str, Any]) -> Any:
     return value
 
 
-@register
 class TypeformSource(SourceType):
     """Typeform's ``form_response`` webhooks."""
 

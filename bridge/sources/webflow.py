@@ -13,7 +13,6 @@ from typing import Any
 from marshmallow import ValidationError
 from marshmallow import fields as mfields
 
-from bridge.sources import register
 from bridge.sources.answers import add_labelled, make_event
 from bridge.sources.base import Accepted, InboundRequest, SourceType
 from bridge.sources.options import SignedOptionsSchema
@@ -62,7 +61,6 @@ class WebflowPayload(OpenSchema):
     payload = mfields.Nested(_Submission, required=True)
 
 
-@register
 class WebflowSource(SourceType):
     """Webflow's form submission webhooks."""
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.store.circuit_log import open_periods
+from bridge.store.states import DeliveryState, EventState
 from bridge.store.tables import attempts, deliveries, events, jobs
 
 HOUR = timedelta(hours=1)
@@ -143,7 +144,7 @@ def load_history(engine: Engine, *, now: datetime, hours: int) -> History:
             history,
             "tasks",
             deliveries.c.updated_at,
-            deliveries.c.state == "done",
+            deliveries.c.state == DeliveryState.DONE,
             deliveries.c.task_id.is_not(None),
             join=deliveries.join(events, events.c.id == deliveries.c.event_id),
         )
@@ -157,7 +158,9 @@ def load_history(engine: Engine, *, now: datetime, hours: int) -> History:
             attempts.c.error.is_not(None),
             join=attempts.join(events, events.c.id == attempts.c.event_id),
         )
-        _hourly(conn, history, "failures", events.c.received_at, events.c.state == "invalid")
+        _hourly(
+            conn, history, "failures", events.c.received_at, events.c.state == EventState.INVALID
+        )
         _queue(conn, history)
     history.circuit = [
         (max(row["opened_at"], history.start), row["closed_at"], row["worker"])

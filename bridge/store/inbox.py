@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bridge.sources.base import Accepted
+from bridge.store.states import EventState, JobState
 from bridge.store.tables import dedupe_keys, events, jobs
 from bridge.store.types import new_id
 
@@ -46,7 +47,7 @@ def enqueue(
         _INSERT_JOB,
         dict(
             event_id=event_id,
-            state="ready",
+            state=JobState.READY,
             run_at=now,
             created_at=now,
             attempts=0,
@@ -91,7 +92,7 @@ def accept(
                     email=email[:320] if email else None,
                     received_at=now,
                     updated_at=now,
-                    state="received",
+                    state=EventState.RECEIVED,
                     content_type=content_type[:255],
                     headers=dict(headers),
                     body=body,
@@ -151,7 +152,7 @@ def store_invalid(
                     dedupe_key=key,
                     received_at=now,
                     updated_at=now,
-                    state="invalid",
+                    state=EventState.INVALID,
                     content_type=content_type[:255],
                     headers=dict(headers),
                     body=body,

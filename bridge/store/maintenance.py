@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.store.inbox import enqueue
 from bridge.store.pruning import prune
+from bridge.store.states import ACTIVE_JOB_STATES, DeliveryState, EventState, JobState
 from bridge.store.tables import deliveries, events, jobs, rule_sets
 
 __all__ = [
@@ -29,7 +30,6 @@ __all__ = [
     "replay_report",
 ]
 
-ACTIVE_JOB_STATES = ("ready", "running")
 NO_SUCH_EVENT = "no such event"
 MAX_DEAD = 500
 
@@ -142,8 +142,8 @@ def replay_event(
             return None
         reset = conn.execute(
             update(deliveries)
-            .where(deliveries.c.event_id == event_id, deliveries.c.state == "failed")
-            .values(state="pending", error=None, updated_at=now)
+            .where(deliveries.c.event_id == event_id, deliveries.c.state == DeliveryState.FAILED)
+            .values(state=DeliveryState.PENDING, error=None, updated_at=now)
         ).rowcount
         total = conn.execute(
             select(func.count()).select_from(deliveries).where(deliveries.c.event_id == event_id)
@@ -151,7 +151,7 @@ def replay_event(
         conn.execute(
             update(events)
             .where(events.c.id == event_id)
-            .values(state="received", last_error=None, updated_at=now)
+            .values(state=EventState.RECEIVED, last_error=None, updated_at=now)
         )
         enqueue(conn, event_id, now, rules_digest=digest)
         job_id = conn.execute(
@@ -275,7 +275,7 @@ def dead_jobs(
             jobs.c.finished_at,
         )
         .join(events, events.c.id == jobs.c.event_id)
-        .where(jobs.c.state == "dead", ~replayed)
+        .where(jobs.c.state == JobState.DEAD, ~replayed)
         .order_by(jobs.c.finished_at.desc(), jobs.c.id.desc())
         .limit(limit)
     )

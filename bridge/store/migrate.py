@@ -8,7 +8,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
 
 from bridge.store.db import build_engine, normalise_url
 
@@ -44,3 +45,10 @@ def head_revision() -> str | None:
 def current_revision(conn: Connection) -> str | None:
     """The revision the database is at (None when never migrated)."""
     return MigrationContext.configure(conn).get_current_revision()
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """Whether the database is at the newest revision; SQLAlchemyError when it does not answer."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+        return current_revision(conn) == head_revision()

@@ -14,23 +14,24 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
-from bridge.config.settings import RetentionSettings
+from bridge.config.sections import RetentionSettings
+from bridge.store.states import ACTIVE_JOB_STATES, FINISHED_JOB_STATES
 from bridge.store.tables import attempts, dedupe_keys, deliveries, events, jobs
 
 BATCH_SIZE = 500
 TABLES = ("events", "deliveries", "jobs", "attempts", "dedupe_keys")
-_ACTIVE = ("ready", "running")
-_FINISHED = ("done", "dead")
 
 
 def _old_events(cutoff: datetime) -> ColumnElement[bool]:
     """Events received before ``cutoff`` with no job waiting or running."""
-    active = select(jobs.c.id).where(jobs.c.event_id == events.c.id, jobs.c.state.in_(_ACTIVE))
+    active = select(jobs.c.id).where(
+        jobs.c.event_id == events.c.id, jobs.c.state.in_(ACTIVE_JOB_STATES)
+    )
     return (events.c.received_at < cutoff) & ~active.exists()
 
 
 def _old_jobs(cutoff: datetime) -> ColumnElement[bool]:
-    return jobs.c.state.in_(_FINISHED) & (jobs.c.finished_at < cutoff)
+    return jobs.c.state.in_(FINISHED_JOB_STATES) & (jobs.c.finished_at < cutoff)
 
 
 def _old_keys(cutoff: datetime, doomed_events: Select[Any] | None = None) -> ColumnElement[bool]:
@@ -86,7 +87,7 @@ def _prune_events_batch(
         busy = set(
             conn.scalars(
                 select(jobs.c.event_id).where(
-                    jobs.c.event_id.in_(locked), jobs.c.state.in_(_ACTIVE)
+                    jobs.c.event_id.in_(locked), jobs.c.state.in_(ACTIVE_JOB_STATES)
                 )
             )
         )

@@ -14,18 +14,10 @@ from sqlalchemy import and_, func, literal_column, or_, select
 from sqlalchemy.engine import Engine, RowMapping
 from sqlalchemy.sql.elements import ColumnElement
 
+from bridge.store.states import ACTIVE_JOB_STATES, EventState, JobState
 from bridge.store.tables import attempts, deliveries, events, jobs
 
-EVENT_STATES = (
-    "received",
-    "processing",
-    "retrying",
-    "done",
-    "no_match",
-    "failed",
-    "dead",
-    "invalid",
-)
+EVENT_STATES = tuple(EventState)
 MAX_PAGE = 500
 _CURSOR_TIME = "%Y%m%dT%H%M%S.%fZ"
 
@@ -233,24 +225,40 @@ def queue_stats(engine: Engine, *, now: datetime) -> dict[str, Any]:
     Keys: ``waiting``, ``scheduled``, ``running``, ``dead`` (counts) and
     ``oldest_waiting_seconds`` (age of the longest-waiting due job, or None).
     """
-    due = and_(jobs.c.state == "ready", jobs.c.run_at <= now)
+    due = and_(jobs.c.state == JobState.READY, jobs.c.run_at <= now)
     with engine.connect() as conn:
         per_state: dict[str, int] = dict(
             conn.execute(
                 select(jobs.c.state, func.count())
-                .where(jobs.c.state.in_(("ready", "running", "dead")))
+                .where(jobs.c.state.in_((*ACTIVE_JOB_STATES, JobState.DEAD)))
                 .group_by(jobs.c.state)
             ).all()
         )
         waiting = conn.execute(select(func.count()).select_from(jobs).where(due)).scalar_one()
         oldest = conn.execute(select(func.min(jobs.c.run_at)).where(due)).scalar_one_or_none()
-    ready = int(per_state.get("ready", 0))
+    ready = int(per_state.get(JobState.READY, 0))
     return {
         "waiting": int(waiting),
         "scheduled": ready - int(waiting),
-        "running": int(per_state.get("running", 0)),
-        "dead": int(per_state.get("dead", 0)),
+        "running": int(per_state.get(JobState.RUNNING, 0)),
+        "dead": int(per_state.get(JobState.DEAD, 0)),
         "oldest_waiting_seconds": (
             max(0.0, (now - oldest).total_seconds()) if oldest is not None else None
         ),
     }
+
+
+def jobs_died(engine: Engine, *, after: datetime, until: datetime) -> list[tuple[Any, ...]]:
+    """``(event id, reason, finished at, source)`` of jobs that died in ``(after, until]``."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(jobs.c.event_id, jobs.c.last_error, jobs.c.finished_at, events.c.source)
+            .join(events, events.c.id == jobs.c.event_id)
+            .where(
+                jobs.c.state == JobState.DEAD,
+                jobs.c.finished_at > after,
+                jobs.c.finished_at <= until,
+            )
+            .order_by(jobs.c.finished_at)
+        ).all()
+    return [tuple(row) for row in rows]

@@ -23,6 +23,7 @@ from sqlalchemy import Executable, Update, and_, bindparam, func, or_, select, t
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.store.db import transaction
+from bridge.store.states import EventState, JobState
 from bridge.store.tables import JOBS_UNFINISHED, events, jobs
 
 # A job whose worker died this many times without reaching an outcome is dead:
@@ -39,7 +40,7 @@ Write = tuple[Executable, Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 _OWNED = and_(
     jobs.c.id == bindparam("p_job_id"),
     jobs.c.lease_owner == bindparam("p_owner"),
-    jobs.c.state == "running",
+    jobs.c.state == JobState.RUNNING,
 )
 _RENEW = (
     update(jobs)
@@ -63,7 +64,7 @@ _RELEASE = (
     update(jobs)
     .where(_OWNED)
     .values(
-        state="ready",
+        state=JobState.READY,
         run_at=bindparam("p_run_at", type_=jobs.c.run_at.type),
         claims=jobs.c.claims - 1,
         lease_owner=None,
@@ -73,7 +74,9 @@ _RELEASE = (
 _START_EVENT = (
     update(events)
     .where(events.c.id == bindparam("p_event_id"))
-    .values(state="processing", updated_at=bindparam("p_now", type_=events.c.updated_at.type))
+    .values(
+        state=EventState.PROCESSING, updated_at=bindparam("p_now", type_=events.c.updated_at.type)
+    )
     .returning(events.c.event, events.c.rules_digest)
 )
 
@@ -87,7 +90,7 @@ def _claim_statement(limit: int) -> Update:
     due = and_(
         text(JOBS_UNFINISHED),
         jobs.c.run_at <= now,
-        or_(jobs.c.state == "ready", jobs.c.lease_expires_at < now),
+        or_(jobs.c.state == JobState.READY, jobs.c.lease_expires_at < now),
     )
     candidates = (
         select(jobs.c.id)
@@ -101,7 +104,7 @@ def _claim_statement(limit: int) -> Update:
         update(jobs)
         .where(jobs.c.id.in_(candidates))
         .values(
-            state="running",
+            state=JobState.RUNNING,
             lease_owner=bindparam("p_owner"),
             lease_expires_at=bindparam("p_expires", type_=jobs.c.lease_expires_at.type),
             claims=jobs.c.claims + 1,
@@ -194,12 +197,12 @@ class Queue:
         conn.execute(
             update(jobs)
             .where(jobs.c.id == job.id)
-            .values(state="dead", finished_at=now, lease_owner=None, last_error=reason)
+            .values(state=JobState.DEAD, finished_at=now, lease_owner=None, last_error=reason)
         )
         conn.execute(
             update(events)
             .where(events.c.id == job.event_id)
-            .values(state="dead", last_error=reason, updated_at=now)
+            .values(state=EventState.DEAD, last_error=reason, updated_at=now)
         )
 
     @staticmethod
@@ -220,7 +223,9 @@ class Queue:
             rows = conn.execute(
                 update(jobs)
                 .where(
-                    jobs.c.id.in_(ids), jobs.c.lease_owner == worker_id, jobs.c.state == "running"
+                    jobs.c.id.in_(ids),
+                    jobs.c.lease_owner == worker_id,
+                    jobs.c.state == JobState.RUNNING,
                 )
                 .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
                 .returning(jobs.c.id)
@@ -231,13 +236,13 @@ class Queue:
         self, job_id: int, worker_id: str, *, now: datetime, also: Sequence[Write] = ()
     ) -> bool:
         """Mark the job done, only if this worker still owns it (then run ``also`` too)."""
-        return self._settle(job_id, worker_id, "done", now, None, None, also)
+        return self._settle(job_id, worker_id, JobState.DONE, now, None, None, also)
 
     def kill(
         self, job_id: int, worker_id: str, *, error: str, now: datetime, also: Sequence[Write] = ()
     ) -> bool:
         """Mark the job dead (no more attempts), with the reason a person will read."""
-        return self._settle(job_id, worker_id, "dead", now, None, error, also)
+        return self._settle(job_id, worker_id, JobState.DEAD, now, None, error, also)
 
     def retry(
         self,
@@ -250,7 +255,7 @@ class Queue:
         also: Sequence[Write] = (),
     ) -> bool:
         """Count the attempt and put the job back to run again at ``run_at``."""
-        return self._settle(job_id, worker_id, "ready", None, run_at, error, also)
+        return self._settle(job_id, worker_id, JobState.READY, None, run_at, error, also)
 
     def _settle(
         self,
@@ -290,7 +295,7 @@ class Queue:
 
     def depth(self, *, now: datetime) -> tuple[int, float | None]:
         """Jobs waiting to run now, and the age in seconds of the oldest of them."""
-        waiting = and_(jobs.c.state == "ready", jobs.c.run_at <= now)
+        waiting = and_(jobs.c.state == JobState.READY, jobs.c.run_at <= now)
         with self.engine.connect() as conn:
             count = conn.execute(select(func.count()).select_from(jobs).where(waiting)).scalar_one()
             oldest = conn.execute(

@@ -21,6 +21,7 @@ from sqlalchemy import (
     text,
 )
 
+from bridge.store.states import JobState
 from bridge.store.types import UTCDateTime
 
 metadata = MetaData(
@@ -46,7 +47,8 @@ events = Table(
     Column("email", String(320)),  # lower-case, for search in the status pages
     Column("received_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
-    # received | processing | done | no_match | failed | dead | invalid
+    # bridge.store.states.EventState: received | processing | retrying | done | no_match |
+    # failed | dead | invalid
     Column("state", String(16), nullable=False),
     Column("content_type", String(255), nullable=False, default=""),
     Column("headers", JSON, nullable=False),
@@ -76,14 +78,15 @@ dedupe_keys = Table(
 # The partial index's condition, written the same way in the claim's WHERE clause
 # (as literal SQL: both databases match it against the index's own text).  NOT IN,
 # because SQLite would otherwise seek ix_jobs_state_run_at on the IN list and sort.
-JOBS_UNFINISHED = "state NOT IN ('done', 'dead')"
+# The text must stay as migration 0002 wrote the index: the states are spelled out.
+JOBS_UNFINISHED = f"state NOT IN ('{JobState.DONE}', '{JobState.DEAD}')"
 
 jobs = Table(
     "jobs",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("event_id", String(32), ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
-    # ready | running | done | dead
+    # bridge.store.states.JobState: ready | running | done | dead
     Column("state", String(16), nullable=False),
     Column("run_at", UTCDateTime(), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
@@ -114,7 +117,8 @@ deliveries = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("event_id", String(32), ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
     Column("rule", String(120), nullable=False),
-    # pending | creating | done | failed
+    # bridge.store.states.DeliveryState: pending | creating_lead | creating_task |
+    # task_unsent | done | failed
     Column("state", String(16), nullable=False),
     Column(
         "marker", String(120), nullable=False

@@ -15,6 +15,7 @@ from marshmallow import Schema, ValidationError
 
 from bridge.rules.preview import PreviewError, preview
 from bridge.sources.base import PayloadInvalid
+from bridge.sources.decoding import UnsafeJSON, decode_json
 from bridge.store import queries
 from bridge.store.maintenance import ReplayRefused, dead_jobs, replay_event
 from bridge.web.api_schemas import (
@@ -58,10 +59,16 @@ def _load_query(schema: Schema) -> dict[str, Any]:
 
 
 def _load_body(schema: Schema, *, optional: bool = False) -> dict[str, Any]:
-    if optional and not request.get_data(cache=True):
+    data = request.get_data(cache=True)
+    if optional and not data:
         raw: Any = {}
+    elif not request.is_json:
+        raw = None
     else:
-        raw = request.get_json(silent=True)
+        try:
+            raw = decode_json(data)
+        except UnsafeJSON as exc:
+            raise _BadInput(str(exc)) from None
     if not isinstance(raw, dict):
         raise _BadInput("the body must be a JSON object")
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, g, jsonify
+from flask import Flask, Response, abort, g, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -57,3 +57,24 @@ def init_app(app: Flask) -> None:
             return _http_error(exc)
         log.exception("unhandled error", extra={"error_type": type(exc).__name__})
         return error_response(500, InternalServerError.description)
+
+
+NUL_IN_URL = "the URL may not contain NUL characters (%00)"
+
+
+ADMIN_BLUEPRINTS = frozenset({"api", "ui"})
+
+
+def refuse_nul_in_url() -> None:
+    """A 400 for an admin path or query parameter holding a NUL, before the route sees it.
+
+    PostgreSQL cannot compare text with a NUL (SQLite can), so a search, filter or id
+    holding one would otherwise fail in the database.  Registered after the request log's
+    own ``before_request``, so the refusal is logged like any answer.
+    """
+    if request.blueprint not in ADMIN_BLUEPRINTS:
+        return
+    if "\x00" in request.path or any(
+        "\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)
+    ):
+        abort(400, NUL_IN_URL)

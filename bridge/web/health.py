@@ -16,13 +16,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.ivvy.client import IvvyClient
 from bridge.ivvy.errors import IvvyError
 from bridge.runtime import Runtime
-from bridge.store.migrate import current_revision, head_revision
+from bridge.store.migrate import schema_is_current
 from bridge.web.runtime_access import runtime
 
 log = logging.getLogger(__name__)
@@ -100,11 +99,9 @@ def readyz() -> Response:
     checks: dict[str, str] = {"config": "ok"}
     ready = True
     try:
-        with rt.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-            revision = current_revision(conn)
+        current = schema_is_current(rt.engine)
         checks["database"] = "ok"
-        if revision != head_revision():
+        if not current:
             checks["migrations"] = "pending: run `bridge db upgrade`"
             ready = False
         else:

@@ -107,6 +107,11 @@ def receive(source_name: str) -> Response:
     except SourceUnavailable as exc:
         outcome("webhook deferred", logging.WARNING, reason=str(exc)[:200])
         return error_response(503, "the bridge cannot verify this delivery right now")
+    except PayloadInvalid as exc:
+        # A source that must decode the body to verify it (ivvy) found it too deep or too
+        # large to carry: refused with the reason, and nothing stored (it is not authentic).
+        outcome("webhook refused", reason=str(exc)[:200])
+        return error_response(400, str(exc))
     try:
         parsed = source.parse(inbound, now)
     except SourceUnavailable as exc:

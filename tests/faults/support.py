@@ -19,7 +19,7 @@ from bridge.events import Event
 from bridge.ivvy.sandbox import SANDBOX_KEY, SANDBOX_SECRET
 from bridge.store.tables import dedupe_keys, events, jobs
 from bridge.store.types import new_id
-from tests.support.configs import TOKEN
+from tests.support.configs import TOKEN, write_config
 
 # One iVvy call per delivery: a task on company 1 of the seed, nobody assigned.
 COMPANY_RULE = """
@@ -40,30 +40,19 @@ def write_fault_config(
     directory: Path, ivvy_url: str, *, rules: str = COMPANY_RULE, circuit_failures: int = 5
 ) -> Path:
     """A config with short iVvy timeouts, the shortest lease they allow, and quick retries."""
-    path = directory / "bridge.yaml"
-    path.write_text(
-        f"""
-ivvy:
-  base_url: {ivvy_url}
-  key: ${{IVVY_API_KEY}}
-  secret: ${{IVVY_API_SECRET}}
-  timezone: Australia/Sydney
-  timeout_seconds: 1
-  connect_timeout_seconds: 0.5
-sources:
-  website:
-    type: form
-    token: ${{WEBSITE_TOKEN}}
+    return write_config(
+        directory,
+        ivvy_url=ivvy_url,
+        rules=rules,
+        ivvy_options="  timeout_seconds: 1\n  connect_timeout_seconds: 0.5\n",
+        delivery=f"""
 delivery:
   lease_seconds: {LEASE_SECONDS}
   backoff: {{base_seconds: 0.1, cap_seconds: 1}}
   max_attempts: 50
   circuit: {{failures: {circuit_failures}}}
-rules:
-{rules}
-"""
+""",
     )
-    return path
 
 
 def process_env(config: Path, database_url: str) -> dict[str, str]:

@@ -49,7 +49,7 @@ TWO_RULES = """
 def test_lost_answers_leave_exactly_one_task_per_event_and_rule(
     tmp_path: Path, sandbox: SandboxServer, database_url: str
 ) -> None:
-    config = stack.write_config(
+    config = stack.bench_config(
         tmp_path,
         sandbox.url,
         rules=TWO_RULES,

@@ -41,7 +41,7 @@ def test_ivvy_down_under_load_loses_and_duplicates_nothing(
 ) -> None:
     port = stack.free_port()
     ivvy = SandboxServer(port=port).start()
-    config = stack.write_config(
+    config = stack.bench_config(
         tmp_path,
         ivvy.url,
         delivery=DELIVERY,

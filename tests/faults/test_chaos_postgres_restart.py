@@ -57,7 +57,7 @@ def postgres_url(tmp_path: Path) -> Iterator[str]:
 def test_postgres_restart_under_load_answers_503_and_loses_nothing(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    config = stack.write_config(tmp_path, "http://127.0.0.1:9")  # ingest only: no iVvy
+    config = stack.bench_config(tmp_path, "http://127.0.0.1:9")  # ingest only: no iVvy
     env = stack.bridge_env(postgres_url, config)
     web, url = stack.start_bridge_web(env, tmp_path / "web.log", workers=2)
     senders = Senders(f"{url}/hooks/typeform-form", "pgrestart", threads=16, pause=0.1)

@@ -26,7 +26,7 @@ LOAD_SECONDS = 60 if chaos.LONG else 6
 def test_acknowledged_deliveries_survive_killed_web_workers(
     tmp_path: Path, database_url: str
 ) -> None:
-    config = stack.write_config(tmp_path, "http://127.0.0.1:9")  # ingest only: no iVvy
+    config = stack.bench_config(tmp_path, "http://127.0.0.1:9")  # ingest only: no iVvy
     env = stack.bridge_env(database_url, config)
     web, url = stack.start_bridge_web(env, tmp_path / "web.log", workers=4)
     senders = Senders(f"{url}/hooks/typeform-form", "kill", threads=16, timeout=20)

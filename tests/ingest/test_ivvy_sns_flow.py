@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 import requests
 
-from bridge.ivvy.notifier import envelope_bytes
 from bridge.ivvy.sandbox import SANDBOX_KEY
 from bridge.sources.ivvy import ECHO_REASON
 from tests.ingest.running_bridge import RunningBridge
 from tests.sources.ivvy_support.world import OTHER_TOPIC, TOPIC, World
+from tests.support.notifier import envelope_bytes
 from tests.support.processes import free_port
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "samples"

@@ -13,9 +13,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql.schema import Table
 
 from bridge import create_app
+from bridge.clock import utc_now
 from bridge.config import load_config
 from bridge.ivvy.sandbox import SandboxServer
-from bridge.runtime import Runtime, utc_now
+from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.worker import Worker
 from tests.support.configs import TOKEN, write_config

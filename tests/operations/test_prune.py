@@ -6,9 +6,9 @@ import threading
 import time
 from datetime import timedelta
 
-from bridge.config.settings import RetentionSettings
+from bridge.clock import utc_now
+from bridge.config.sections import RetentionSettings
 from bridge.housekeeping import start_pruning
-from bridge.runtime import utc_now
 from bridge.store.maintenance import prune
 from bridge.store.tables import attempts, dedupe_keys, deliveries, events, jobs
 from tests.operations.bridge_under_test import Bridge, days_ago, enquiry, rule

@@ -10,7 +10,7 @@ import pytest
 import requests
 from sqlalchemy import delete, select
 
-from bridge.runtime import utc_now
+from bridge.clock import utc_now
 from bridge.store.maintenance import dead_jobs, replay, replay_report
 from bridge.store.tables import events, jobs, rule_sets
 from tests.operations.bridge_under_test import Bridge, days_ago, enquiry, rule

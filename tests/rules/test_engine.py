@@ -17,8 +17,8 @@ from bridge.rules.engine import evaluate
 from bridge.rules.plan import AssigneePlan, OwnerPlan, RuleOutcome
 from bridge.rules.rule import Rule
 from bridge.rules.schema import RuleSchema
-from bridge.sources import build_source
 from bridge.sources.base import Accepted, InboundRequest
+from bridge.sources.registry import build_source
 
 SAMPLES = Path(__file__).parents[1] / "fixtures" / "samples"
 SYDNEY = ZoneInfo("Australia/Sydney")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bridge.rules.owners import OwnerError
+from bridge.rules.owner_spec import OwnerError
 from bridge.rules.plan import OwnerPlan
 from bridge.rules.rule import Rule
 from bridge.rules.schema import RuleSchema

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bridge.sources import SOURCE_TYPES, build_source
 from bridge.sources.base import SourceType
+from bridge.sources.registry import SOURCE_TYPES, build_source
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

@@ -12,7 +12,6 @@ import pytest
 from marshmallow import ValidationError
 
 from bridge.events import Event
-from bridge.sources import SOURCE_TYPES, build_source
 from bridge.sources.base import Accepted, Acknowledged, VerificationFailed
 from bridge.sources.ivvy import ECHO_REASON, IvvySource
 from bridge.sources.ivvy_message import (
@@ -21,6 +20,7 @@ from bridge.sources.ivvy_message import (
     key_base_url,
     signing_key_url,
 )
+from bridge.sources.registry import SOURCE_TYPES, build_source
 from bridge.sources.sns import UpstreamUnavailable
 from tests.sources.ivvy_support.world import (
     CERT_KEY_PATH,

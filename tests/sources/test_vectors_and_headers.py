@@ -11,7 +11,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from bridge.sources.base import InboundRequest, VerificationFailed
-from bridge.sources.timestamped_hmac import parse_signature_header
+from bridge.sources.timestamped_signature import parse_signature_header
 
 OLD = "whsec_" + base64.b64encode(b"the-old-signing-key-0123").decode()
 NEW = "whsec_" + base64.b64encode(b"the-new-signing-key-4567").decode()

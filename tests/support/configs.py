@@ -21,15 +21,32 @@ WEBSITE_RULE = """
 """
 
 
+# The business calendar most tests count due dates in.
+SYDNEY_HOLIDAYS = "  holidays: {country: AU, subdivision: NSW}\n"
+
+WEBSITE_SOURCE = """
+  website:
+    type: form
+    token: ${WEBSITE_TOKEN}
+"""
+
+
 def write_config(
     directory: Path,
     *,
     ivvy_url: str,
     rules: str = WEBSITE_RULE,
+    sources: str = WEBSITE_SOURCE,
     extra_sources: str = "",
     delivery: str = "",
+    ivvy_options: str = SYDNEY_HOLIDAYS,
 ) -> Path:
-    """A config file with a ``form`` source called ``website`` and the given rules."""
+    """``bridge.yaml`` in ``directory``: iVvy at ``ivvy_url`` in Sydney, the sources and rules.
+
+    The one template every test and benchmark writes its config from; each part is YAML text
+    indented as it sits in the file (``ivvy_options`` under ``ivvy:``, sources under
+    ``sources:``, ``delivery`` a whole section).
+    """
     path = directory / "bridge.yaml"
     path.write_text(
         f"""
@@ -38,11 +55,9 @@ ivvy:
   key: ${{IVVY_API_KEY}}
   secret: ${{IVVY_API_SECRET}}
   timezone: Australia/Sydney
-  holidays: {{country: AU, subdivision: NSW}}
+{ivvy_options}
 sources:
-  website:
-    type: form
-    token: ${{WEBSITE_TOKEN}}
+{sources}
 {extra_sources}
 {delivery}
 rules:

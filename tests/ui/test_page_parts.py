@@ -9,9 +9,9 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from bridge.web.ui_auth import plain_http_on_localhost, session_key
-from bridge.web.ui_explain import age, local_time, task_link
-from bridge.web.ui_forms import EventFilters
+from bridge.web.ui.auth import plain_http_on_localhost, session_key
+from bridge.web.ui.explain import age, local_time, task_link
+from bridge.web.ui.forms import EventFilters
 
 SYDNEY = "Australia/Sydney"
 

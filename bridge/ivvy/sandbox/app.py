@@ -7,14 +7,14 @@ import json
 import math
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, redirect, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from bridge.clock import Clock, utc_now
 from bridge.ivvy.sandbox.actions import KNOWN_NAMESPACES, find_action
 from bridge.ivvy.sandbox.authentication import ReceivedRequest, authenticate
 from bridge.ivvy.sandbox.body_fields import format_timestamp
@@ -26,13 +26,6 @@ from bridge.ivvy.signing import API_VERSION
 SANDBOX_KEY = "sandbox-key"
 SANDBOX_SECRET = "sandbox-secret"  # noqa: S105 - a published demo credential, not a secret
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The current time, aware UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass

@@ -15,10 +15,10 @@ from typing import Any
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from bridge.ivvy.notifier import Notifier, NotifierKeys, envelope_bytes, self_signed_certificate
-from bridge.sources import build_source
 from bridge.sources.base import Accepted, Acknowledged, InboundRequest
 from bridge.sources.ivvy import IvvySource
+from bridge.sources.registry import build_source
+from tests.support.notifier import Notifier, NotifierKeys, envelope_bytes, self_signed_certificate
 
 TOPIC = "arn:aws:sns:ap-southeast-2:123456789012:iVvy_Account_14_ab12_NotifCrm"
 OTHER_TOPIC = "arn:aws:sns:ap-southeast-2:123456789012:iVvy_Account_99_ff00_NotifCrm"

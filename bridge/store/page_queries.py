@@ -1,4 +1,4 @@
-"""Read-side queries only the status pages need (the shared ones are in bridge.store.queries)."""
+"""Read-side queries only the status pages ask (the shared ones are in ``bridge.store.queries``)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
+from bridge.store.states import NEEDS_A_PERSON, DeliveryState, JobState
 from bridge.store.tables import deliveries, events, jobs
-
-NEEDS_A_PERSON = ("failed", "invalid")
 
 
 @dataclass
@@ -59,7 +58,7 @@ def overview_counts(
             conn,
             events.c.source,
             deliveries.c.updated_at,
-            deliveries.c.state == "done",
+            deliveries.c.state == DeliveryState.DONE,
             deliveries.c.task_id.is_not(None),
             join=deliveries.join(events, events.c.id == deliveries.c.event_id),
             **windows,
@@ -75,7 +74,7 @@ def overview_counts(
             conn,
             events.c.source,
             jobs.c.finished_at,
-            jobs.c.state == "dead",
+            jobs.c.state == JobState.DEAD,
             join=jobs.join(events, events.c.id == jobs.c.event_id),
             **windows,
         )

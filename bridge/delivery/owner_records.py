@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from bridge.delivery.records import DeliveryRecord, DeliveryStore
 from bridge.ivvy.client import IvvyClient
 from bridge.rules.plan import OwnerPlan
 from bridge.rules.task_schema import ResolvedOwner
+from bridge.store.deliveries import DeliveryRecord, DeliveryStore
 from bridge.store.queue import Lease
+from bridge.store.states import DeliveryState
 
 
 class OwnerUnavailable(Exception):
@@ -101,9 +102,9 @@ class OwnerResolver:
             fields["contactId"] = self._contact(plan, record, create=True, lease=lease)
         description = str(fields.get("description") or "").strip()
         fields["description"] = f"{description}\n\n{record.marker}".strip()
-        self.store.update(record, self.clock(), lease=lease, state="creating_lead")
+        self.store.update(record, self.clock(), lease=lease, state=DeliveryState.CREATING_LEAD)
         lead_id = self.client.add_or_update_lead(fields)
-        self.store.update(record, self.clock(), lead_id=lead_id, state="pending")
+        self.store.update(record, self.clock(), lead_id=lead_id, state=DeliveryState.PENDING)
         return lead_id
 
     def _lead_with_marker(self, name: str, marker: str) -> int | None:

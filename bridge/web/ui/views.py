@@ -23,21 +23,21 @@ from werkzeug.wrappers import Response as BaseResponse
 from bridge.logs import Redactor
 from bridge.rules.preview import PreviewError, preview
 from bridge.sources.base import PayloadInvalid
-from bridge.store import queries
+from bridge.store import page_queries, queries
 from bridge.store.history import SPANS, load_history
 from bridge.store.maintenance import ReplayRefused, dead_jobs, replay_event
-from bridge.web import ui_queries
+from bridge.store.states import ACTIVE_JOB_STATES
 from bridge.web.runtime_access import runtime
-from bridge.web.ui_charts import circuit_lines, queue_chart, source_chart
-from bridge.web.ui_explain import (
+from bridge.web.ui.charts import circuit_lines, queue_chart, source_chart
+from bridge.web.ui.explain import (
     RuleExplanation,
     explain_rules,
     redact_rows,
     redactor_for,
     task_link,
 )
-from bridge.web.ui_forms import EventFilters
-from bridge.web.ui_timeline import event_timeline
+from bridge.web.ui.forms import EventFilters
+from bridge.web.ui.timeline import event_timeline
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
@@ -70,11 +70,11 @@ def overview() -> str:
     """Per-source counts for the last hour and day, the queue, and iVvy."""
     rt = runtime()
     now = rt.clock()
-    counts = ui_queries.overview_counts(
+    counts = page_queries.overview_counts(
         rt.engine, hour_ago=now - timedelta(hours=1), day_ago=now - timedelta(days=1)
     )
     for name in rt.config.sources:
-        counts.setdefault(name, ui_queries.SourceCounts.zero())
+        counts.setdefault(name, page_queries.SourceCounts.zero())
     span = request.args.get("span", "24h")
     if span not in SPANS:
         span = "24h"
@@ -112,7 +112,7 @@ def event_list() -> str:
     except ValueError:
         abort(400, "That page link is not valid any more; start again from the newest events.")
     rows = redact_rows(page["events"], _redactor())
-    details = ui_queries.list_details(rt.engine, [row["id"] for row in rows])
+    details = page_queries.list_details(rt.engine, [row["id"] for row in rows])
     web_url = rt.config.ivvy.web_url
     for row in rows:
         row.update(details[row["id"]])
@@ -142,7 +142,7 @@ def event_page(event_id: str) -> str:
     for delivery in deliveries:
         delivery["link"] = task_link(rt.config.ivvy.web_url, delivery["task_id"])
         delivery["task_json"] = json.dumps(delivery["task"], indent=2) if delivery["task"] else ""
-    active = [job for job in found["jobs"] if job["state"] in ("ready", "running")]
+    active = [job for job in found["jobs"] if job["state"] in ACTIVE_JOB_STATES]
     return render_template(
         "event.html",
         event=found,
@@ -206,7 +206,7 @@ def preview_page() -> str:
     result: dict[str, Any] | None = None
     problem: str | None = None
     if request.method == "GET" and request.args.get("event"):
-        stored = ui_queries.stored_body(rt.engine, request.args["event"])
+        stored = page_queries.stored_body(rt.engine, request.args["event"])
         if stored is None:
             abort(404, "There is no event with that id.")
         form = {

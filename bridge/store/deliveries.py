@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
 from bridge.store.db import transaction
 from bridge.store.queue import Lease, Write
+from bridge.store.states import DeliveryState
 from bridge.store.tables import deliveries
 
 # Built once (see bridge/store/queue.py).  The SET clause of _UPDATE comes from the
@@ -44,7 +44,7 @@ class DeliveryRecord:
     id: int | None
     event_id: str
     rule: str
-    state: str  # pending | creating_lead | creating_task | task_unsent | done | failed
+    state: DeliveryState
     marker: str
     contact_id: int | None
     lead_id: int | None
@@ -76,7 +76,7 @@ class DeliveryStore:
             id=None,
             event_id=event_id,
             rule=rule,
-            state="pending",
+            state=DeliveryState.PENDING,
             marker=marker_for(event_id, rule),
             contact_id=None,
             lead_id=None,
@@ -158,43 +158,7 @@ class DeliveryStore:
 
     def done(self, record: DeliveryRecord, task_id: int, now: datetime) -> Write:
         """The write that marks the delivery done, for the caller's settling transaction."""
-        record.state, record.task_id, record.error = "done", task_id, None
+        record.state, record.task_id, record.error = DeliveryState.DONE, task_id, None
         assert record.id is not None, "a task is created only after the delivery was stored"
-        values = {"p_id": record.id, "state": "done", "task_id": task_id, "error": None}
+        values = {"p_id": record.id, "state": DeliveryState.DONE, "task_id": task_id, "error": None}
         return _UPDATE, {**values, "updated_at": now}
-
-    def for_event(self, event_id: str) -> list[dict[str, Any]]:
-        """Every delivery of an event, as dicts (for the admin API and status pages)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(deliveries)
-                .where(deliveries.c.event_id == event_id)
-                .order_by(deliveries.c.id)
-            ).mappings()
-            return [dict(row) for row in rows]
-
-
-def next_rotation(engine: Engine, rule: str) -> int:
-    """The rule's round-robin counter before this call, incremented atomically."""
-    from bridge.store.tables import rotations
-
-    with engine.begin() as conn:
-        updated = conn.execute(
-            update(rotations)
-            .where(rotations.c.rule == rule)
-            .values(counter=rotations.c.counter + 1)
-            .returning(rotations.c.counter)
-        ).scalar_one_or_none()
-        if updated is None:
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(rotations).values(rule=rule, counter=1))
-                return 0
-            except IntegrityError:
-                updated = conn.execute(
-                    update(rotations)
-                    .where(rotations.c.rule == rule)
-                    .values(counter=rotations.c.counter + 1)
-                    .returning(rotations.c.counter)
-                ).scalar_one()
-        return int(updated) - 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
+from bridge.rules.calendar import BusinessCalendar
+
 
 @dataclass(frozen=True)
 class IvvySettings:
@@ -30,6 +32,19 @@ class IvvySettings:
     def timeout(self) -> tuple[float, float]:
         """``(connect, read)`` as requests wants it."""
         return (self.connect_timeout_seconds, self.timeout_seconds)
+
+    def calendar(self) -> BusinessCalendar:
+        """The business calendar these settings describe; ValueError on a bad setting."""
+        return BusinessCalendar(
+            self.timezone,
+            country=self.holiday_country,
+            subdivision=self.holiday_subdivision,
+            closures=self.closures,
+            workdays=self.workdays,
+            work_start=self.work_start,
+            work_end=self.work_end,
+            snap_to_working_hours=self.snap_to_working_hours,
+        )
 
     def __repr__(self) -> str:
         return f"IvvySettings(base_url={self.base_url!r}, timezone={self.timezone!r})"

@@ -1,6 +1,6 @@
 """The status pages under ``/``: overview, events, one event, preview; HTML for people.
 
-Every page needs the admin token (see ``ui_auth``); every POST needs the
+Every page needs the admin token (see ``ui.auth``); every POST needs the
 session's CSRF token (see ``csrf``).  Errors raised here render as HTML pages;
 ``/api`` and ``/hooks`` keep the JSON envelope.
 """
@@ -14,10 +14,11 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from bridge.web import ui_auth, ui_views
 from bridge.web.csrf import FIELD, csrf_token, csrf_valid
 from bridge.web.runtime_access import runtime
-from bridge.web.ui_explain import age, local_time
+from bridge.web.ui import auth as ui_auth
+from bridge.web.ui import views as ui_views
+from bridge.web.ui.explain import age, local_time
 
 bp = Blueprint(
     "ui",

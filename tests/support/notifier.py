@@ -1,6 +1,6 @@
 """Build iVvy notifications as SNS delivers them, signed at both layers.
 
-Used by tests and by the sandbox to emit notifications.  Pure: no HTTP, no clock (``now`` is
+Used by the tests to play iVvy sending notifications.  Pure: no HTTP, no clock (``now`` is
 passed in).  The receiving side must be told where the keys are: serve
 ``NotifierKeys.ivvy_public_pem()`` at ``signing_key_base_url + ivvy_key_path`` and
 ``NotifierKeys.sns_certificate_pem`` at ``sns_cert_url`` (allowed by ``sns_cert_url_pattern``).

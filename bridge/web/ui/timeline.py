@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
-from bridge.web.ui_charts import PATTERNS, WIDTH
+from bridge.store.states import DeliveryState, JobState
+from bridge.web.ui.charts import PATTERNS, WIDTH
 
 TEXT_W = 420  # the offset and the words; the time scale is to their right
 PLOT_X = TEXT_W + 10
@@ -47,7 +48,7 @@ def steps(found: dict[str, Any]) -> list[Step]:
             out.append(Step(created, "queued", f"job {job['id']} queued (a replay)"))
         finished = _when(job["finished_at"])
         if finished is not None:
-            dead = job["state"] == "dead"
+            dead = job["state"] == JobState.DEAD
             words = f"job {job['id']} {job['state']} after {job['attempts']} run(s)"
             out.append(Step(finished, "finished", words, ok=not dead))
     for call in found["attempts"]:
@@ -68,7 +69,7 @@ def steps(found: dict[str, Any]) -> list[Step]:
         if delivery["task_id"] is not None:
             words = f"task {delivery['task_id']} created by rule {delivery['rule']}"
             out.append(Step(updated, "task", words))
-        elif delivery["state"] == "failed":
+        elif delivery["state"] == DeliveryState.FAILED:
             out.append(Step(updated, "failed", f"rule {delivery['rule']}: no task", ok=False))
     # At the same instant, the order things happen in: arrival, calls, their task, the job's end.
     return sorted(out, key=lambda step: (step.at, ORDER[step.kind]))

@@ -30,7 +30,7 @@ class DueExpressionError(ValueError):
     """A due expression, or the value it counts from, that cannot give a due time."""
 
 
-def parse_base(value: str, tz: ZoneInfo) -> datetime:
+def parse_from_date(value: str, tz: ZoneInfo) -> datetime:
     """Return the aware instant ``value`` names, in ``tz``; DueExpressionError if it names none."""
     text = value.strip()
     if not text:

@@ -3,21 +3,41 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bridge.ivvy.client import CallRecord
-from bridge.store.queue import ClaimedJob
+from bridge.store.queue import ClaimedJob, Write
 from bridge.store.tables import attempts
 
 log = logging.getLogger(__name__)
 
+_INSERT = insert(attempts)
+
+
+class Call(Protocol):
+    """One HTTP call as the iVvy client reports it (``bridge.ivvy.client.CallRecord``)."""
+
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def duration_ms(self) -> float: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def started_at(self) -> datetime: ...
+
 
 def attempt_rows(
-    job: ClaimedJob, calls: list[CallRecord], started: datetime, real_started: datetime
+    job: ClaimedJob, calls: Sequence[Call], started: datetime, real_started: datetime
 ) -> list[dict[str, object]]:
     """Rows for the attempts table, timed by the worker's clock (``started`` = run start).
 
@@ -37,12 +57,17 @@ def attempt_rows(
     ]
 
 
+def attempts_write(rows: list[dict[str, object]]) -> list[Write]:
+    """The insert of the rows, for the job's settling transaction (nothing when no calls)."""
+    return [(_INSERT, rows)] if rows else []
+
+
 def save_attempts(engine: Engine, job_id: int, rows: list[dict[str, object]]) -> None:
     """Store attempt rows on their own (when the job's settlement could not carry them)."""
     if not rows:
         return
     try:
         with engine.begin() as conn:
-            conn.execute(insert(attempts), rows)
+            conn.execute(_INSERT, rows)
     except SQLAlchemyError:
         log.warning("could not record attempts", extra={"job": job_id}, exc_info=True)

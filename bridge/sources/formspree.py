@@ -1,0 +1,47 @@
+"""``formspree``: submission webhooks signed in ``Formspree-Signature`` (``t=,v1=``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from marshmallow import fields as mfields
+
+from bridge.sources.answers import flatten, make_event
+from bridge.sources.base import Accepted, InboundRequest
+from bridge.sources.payloads import OpenSchema, json_object, load
+from bridge.sources.timestamped_signature import TimestampedSignatureSource
+
+
+class FormspreePayload(OpenSchema):
+    """A Formspree delivery: the submitted fields, flat or under ``submission``."""
+
+    submission = mfields.Dict(load_default=None, allow_none=True)
+
+
+class FormspreeSource(TimestampedSignatureSource):
+    """Formspree submission webhooks (``Formspree-Signature``)."""
+
+    type_name = "formspree"
+    signature_header = "formspree-signature"
+    _payload_schema = FormspreePayload()
+
+    def parse(self, request: InboundRequest, now: datetime) -> Accepted:
+        raw = json_object(request.body)
+        payload = load(self._payload_schema, raw, "Formspree")
+        submitted = payload["submission"] if payload.get("submission") else raw
+        answers = flatten(submitted)
+        sender_id = next(
+            (str(submitted[k]) for k in ("_id", "id", "submission_id") if submitted.get(k)),
+            None,
+        )
+        reply_to = submitted.get("_replyto")
+        event = make_event(
+            self,
+            kind=str(raw.get("event") or raw.get("type") or "submission"),
+            external_id=sender_id,
+            now=now,
+            answers=answers,
+            typed={"email": reply_to} if reply_to and not submitted.get("email") else None,
+            raw=raw,
+        )
+        return Accepted(event, self.dedupe_key(raw, sender_id, request.body))
