@@ -41,6 +41,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @app.after_request
     def _echo_request_id(response):  # type: ignore[no-untyped-def]
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        # No answer is to be sniffed into another type; admin answers hold events'
+        # personal data and are never to be kept by a browser or a proxy.
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if request.path.startswith("/api/"):
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     errors.init_app(app)

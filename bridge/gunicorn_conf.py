@@ -3,9 +3,23 @@
 The app is not preloaded: each worker builds it after the fork, and the
 database engine is created on first use in that worker (see store/db.py).
 gunicorn trusts X-Forwarded-* only from FORWARDED_ALLOW_IPS (default 127.0.0.1).
+
+Slow clients.  gunicorn's sync worker serves one connection at a time, so two
+senders trickling a body in froze a two-worker bridge.  The bridge runs the
+``gthread`` worker instead: each process serves ``WEB_THREADS`` (default 16)
+requests at once, a connection that has sent nothing yet waits in the worker's
+poller without a thread, and a body still arriving after
+``BRIDGE_BODY_READ_SECONDS`` (10) is cut and answered 408 (web/body_deadline.py).
+So a slow sender holds one thread for at most that long, and health checks and
+other senders go on being served while fewer than workers x threads bodies
+trickle at once.  The router in front is not counted on: what a PaaS router
+buffers differs by platform and router generation, and a body may reach the
+dyno as slowly as the client sends it.
 """
 
 from __future__ import annotations
+
+import os
 
 # The app logs each request itself, as JSON; gunicorn's own errors go to stderr.
 accesslog = None
@@ -13,12 +27,12 @@ errorlog = "-"
 # Let in-flight requests finish their commit on a deploy's SIGTERM.
 graceful_timeout = 20
 preload_app = False
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS") or 16)
 
 
 def child_exit(_server: object, worker: object) -> None:
     """Tell prometheus_client a worker is gone, so its live gauges stop counting."""
-    import os
-
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import sys
 from collections.abc import Iterable
@@ -11,18 +12,37 @@ from datetime import UTC, datetime
 from typing import Any
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-# Seven or more digits, allowing the separators people write phone numbers with;
-# ISO dates and seconds with a fraction (timestamps are everywhere) are not phone numbers.
-PHONE = re.compile(
-    r"(?<![\w.-])(?!\d{4}-\d\d-\d\d|\d{1,2}\.\d{3,6}(?!\d))\+?\d[\d ()\-.]{5,}\d(?![\w.])"
-)
+# A candidate phone number: digits with the separators people write them with.  It
+# may not start inside a word, an id, a time or an address (``ev_123``, ``a-123``,
+# ``10.0.0.1``), nor end inside one (``:`` after it: a time, an ARN); _phone_like() then decides.
+PHONE = re.compile(r"(?<![\w\-/.])(?<!\d\.)\+?\(?\d[\d ()\-]*\d(?![\w:/]|\.\d)")
+_ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d")
 # Anything shaped like a signature or a key after a well-known prefix.
 SIGNATURE = re.compile(
     r"(?i)(sha(?:1|256|512)=|v1[,=]|IWS [^:\s]+:|whsec_|signature[\"'=: ]+)[A-Za-z0-9+/=_\-]{8,}"
 )
+# Extras whose whole value is personal or secret, whatever it looks like (even a number).
+SENSITIVE_KEYS = re.compile(r"(?i)(^|_)(phone|mobile|email|password|secret|token|signature)$")
 
 # Standard LogRecord attributes: everything else on a record came from `extra=`.
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+def _phone_like(match: re.Match[str]) -> str:
+    """``[phone]`` for a phone number; ids, dates and account numbers stay as they are.
+
+    With a ``+`` or separators, 7 to 15 digits (E.164's longest) are a phone number,
+    an ISO date is not.  A bare run of digits is an id, a count or an account number
+    (AWS's are 12 digits), except a national number written as one: a leading 0 and
+    9 to 11 digits (``0400987654``).
+    """
+    text = match.group(0)
+    digits = sum(c.isdigit() for c in text)
+    if not 7 <= digits <= 15 or _ISO_DATE.fullmatch(text):
+        return text
+    if text.startswith("+") or any(c in " ()-" for c in text):
+        return "[phone]"
+    return "[phone]" if text.startswith("0") and 9 <= digits <= 11 else text
 
 
 class Redactor:
@@ -37,7 +57,27 @@ class Redactor:
             text = text.replace(secret, "[secret]")
         text = SIGNATURE.sub(lambda m: m.group(1) + "[redacted]", text)
         text = EMAIL.sub("[email]", text)
-        return PHONE.sub("[phone]", text)
+        return PHONE.sub(_phone_like, text)
+
+    def value(self, value: Any, key: str = "") -> Any:
+        """A log value with every string inside it redacted; its JSON shape is unchanged.
+
+        Numbers, booleans and None are kept (ids, counts, durations) unless the key
+        names something personal or secret; anything else is redacted as its text.
+        """
+        if key and SENSITIVE_KEYS.search(key) and value not in (None, "", True, False):
+            return "[redacted]"
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            return str(value)  # NaN and Infinity are not JSON
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        if isinstance(value, dict):
+            return {self(str(k)): self.value(v, str(k)) for k, v in value.items()}
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self.value(v, key) for v in value]
+        return self(str(value))
 
 
 class JsonFormatter(logging.Formatter):
@@ -48,20 +88,27 @@ class JsonFormatter(logging.Formatter):
         self.redactor = redactor
 
     def format(self, record: logging.LogRecord) -> str:
-        """The record as a redacted JSON line."""
+        """The record as a redacted JSON line.
+
+        Each value is redacted as text before the line is encoded, so a
+        replacement never lands in JSON syntax (``{"job": 1234567}`` stays valid).
+        """
         entry: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": self.redactor(record.getMessage()),
         }
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):
-                entry[key] = value
+                entry[self.redactor(key)] = self.redactor.value(value, key)
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = self.redactor(self.formatException(record.exc_info))
         # CR/LF inside values are escaped by json.dumps, so a line stays one record.
-        return self.redactor(json.dumps(entry, default=str, ensure_ascii=False))
+        line = json.dumps(entry, default=str, ensure_ascii=False)
+        # A lone surrogate cannot be written as UTF-8: give it as the JSON escape
+        # (``\ud800``) it came in as.  Surrogates only occur inside strings.
+        return line.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class _StdoutHandler(logging.StreamHandler):

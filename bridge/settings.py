@@ -35,6 +35,8 @@ class Settings:
     port: int = 8000
     # Seconds a request may take before gunicorn gives up on it.
     web_timeout: int = 30
+    # Seconds a webhook body may take to arrive before the answer is 408 (slow senders).
+    body_read_seconds: int = 10
     # Seconds a database statement may wait for a lock (or run) before it fails.
     db_timeout: int = 10
 
@@ -50,5 +52,6 @@ class Settings:
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
             port=_int(env, "PORT", 8000),
             web_timeout=_int(env, "BRIDGE_WEB_TIMEOUT", 30),
+            body_read_seconds=_int(env, "BRIDGE_BODY_READ_SECONDS", 10),
             db_timeout=_int(env, "BRIDGE_DB_TIMEOUT", 10),
         )

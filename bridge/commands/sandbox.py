@@ -88,6 +88,7 @@ def sandbox_env(config: Path, database_url: str, ivvy_url: str, data_dir: Path) 
         "IVVY_API_KEY": SANDBOX_KEY,
         "IVVY_API_SECRET": SANDBOX_SECRET,
         "BRIDGE_SANDBOX_TOKEN": SANDBOX_TOKEN,
+        # The operator's own token wins; the welcome text names the one in force.
         "BRIDGE_ADMIN_TOKEN": os.environ.get("BRIDGE_ADMIN_TOKEN") or SANDBOX_ADMIN_TOKEN,
         "PROMETHEUS_MULTIPROC_DIR": str((data_dir / "sandbox-metrics").resolve()),
     }

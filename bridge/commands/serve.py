@@ -25,6 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--workers", type=int, help="gunicorn workers (default: $WEB_CONCURRENCY or 2)"
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="threads per worker (default: $WEB_THREADS or 16; see bridge/gunicorn_conf.py)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -43,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
     workers = args.workers or int(os.environ.get("WEB_CONCURRENCY") or 2)
     argv = [
         "gunicorn",
+        # The gthread worker (set in gunicorn_conf) serves many requests per process,
+        # so slow senders cannot take every worker; see gunicorn_conf's docstring.
+        *(["--threads", str(args.threads)] if args.threads else []),
         "--bind",
         f"{args.host}:{port}",
         "--workers",

@@ -122,6 +122,10 @@ class WorkingHoursSchema(Schema):
     end = ClockTime(load_default=None)
 
 
+# Spaces alone are an unset variable padded out, never a key or a secret.
+_NOT_BLANK = validate.Regexp(r"\S", error="must not be blank")
+
+
 class IvvySchema(Schema):
     """The ``ivvy`` section."""
 
@@ -130,8 +134,8 @@ class IvvySchema(Schema):
         validate=validate.OneOf(list(REGION_BASE_URLS), error="must be AU, US or UK"),
     )
     base_url = fields.String(load_default=None, validate=_HTTP_URL)
-    key = fields.String(required=True, validate=validate.Length(min=1))
-    secret = fields.String(required=True, validate=validate.Length(min=1))
+    key = fields.String(required=True, validate=_NOT_BLANK)
+    secret = fields.String(required=True, validate=_NOT_BLANK)
     timezone = fields.String(required=True, validate=validate_timezone)
     holidays = fields.Nested(HolidaysSchema, load_default=None)
     closures = fields.List(DateOrRange(), load_default=list)

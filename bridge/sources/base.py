@@ -86,10 +86,19 @@ class SourceType(ABC):
     options_schema: ClassVar[type[Schema]] = SourceOptionsSchema
     # Accepted mimetypes; an empty set accepts any (SNS sends text/plain JSON).
     content_types: ClassVar[frozenset[str]] = frozenset({"application/json"})
+    # Lower-case names of the headers that carry this type's signature or token:
+    # checked once, at the door, and never stored with the event.
+    credential_headers: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, name: str, options: Mapping[str, Any]) -> None:
         self.name = name
         self.options = dict(options)
+
+    def unstored_headers(self) -> frozenset[str]:
+        """Headers never kept with an event: this type's credentials, and any configured one."""
+        configured = self.options.get("header")
+        extra = {configured.lower()} if isinstance(configured, str) and configured else set()
+        return self.credential_headers | extra
 
     @abstractmethod
     def verify(self, request: InboundRequest, now: datetime) -> None:

@@ -33,6 +33,7 @@ class CalendlySource(TimestampedSignatureSource):
 
     type_name = "calendly"
     signature_header = "calendly-webhook-signature"
+    credential_headers = frozenset({"calendly-webhook-signature"})
     _payload_schema = CalendlyPayload()
 
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:

@@ -24,6 +24,7 @@ class FormSource(SourceType):
     """A generic form post: any flat JSON object or urlencoded form."""
 
     type_name = "form"
+    credential_headers = frozenset({"x-bridge-token", "authorization"})
     options_schema = FormOptionsSchema
     content_types = frozenset({"application/json", "application/x-www-form-urlencoded"})
 

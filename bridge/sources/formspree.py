@@ -23,6 +23,7 @@ class FormspreeSource(TimestampedSignatureSource):
 
     type_name = "formspree"
     signature_header = "formspree-signature"
+    credential_headers = frozenset({"formspree-signature"})
     _payload_schema = FormspreePayload()
 
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:

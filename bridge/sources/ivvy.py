@@ -102,7 +102,7 @@ class IvvySource(SourceType):
         max_age = settings["max_age_seconds"]
         self.sns = SnsVerifier(
             settings["topics"],
-            KeyCache(self.timeout),
+            KeyCache(self.timeout, refuse_missing=True),
             url_pattern=settings["sns_cert_url_pattern"],
             max_age=timedelta(seconds=max_age) if max_age else None,
         )
@@ -112,15 +112,19 @@ class IvvySource(SourceType):
 
     def verify(self, request: InboundRequest, now: datetime) -> None:
         envelope = _envelope(request.body, VerificationFailed)
-        self.sns.verify(envelope, now)
         if envelope.get("Type") != "Notification":
+            self.sns.verify(envelope, now)
             return
+        # Both layers are checked as far as they can be before either key is fetched:
+        # a forged envelope costs the bridge no request to anyone.
+        self.sns.precheck(envelope, now)
         try:
             message = IvvyMessage.from_json(envelope.get("Message"))
             signature = message.signature_bytes()
             key_url = signing_key_url(message, self.settings["signing_key_base_url"])
         except ValueError as exc:
             raise VerificationFailed("not a verifiable iVvy message") from exc
+        self.sns.verify(envelope, now)
         key = self.ivvy_keys.get(key_url)
         if not key.verify(signature, message.string_to_sign().encode(), signature_hash()):
             raise VerificationFailed("iVvy signature mismatch")

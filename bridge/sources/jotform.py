@@ -61,6 +61,7 @@ class JotformSource(SourceType):
     """Jotform's submission webhooks."""
 
     type_name = "jotform"
+    credential_headers = frozenset({"x-bridge-token", "authorization"})
     options_schema = JotformOptionsSchema
     content_types = frozenset({"multipart/form-data"})
     _payload_schema = JotformPayload()

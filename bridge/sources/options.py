@@ -24,6 +24,13 @@ class FieldMapOptionsSchema(SourceOptionsSchema):
     )
 
 
+def refuse_blank(data: dict[str, Any], plural: str, single: str, what: str) -> None:
+    """A value of only spaces is a mistake (an unset variable padded out), never a secret."""
+    values = [*(data.get(plural) or []), data.get(single)]
+    if any(isinstance(v, str) and v and not v.strip() for v in values):
+        raise ValidationError(f"a {what} is blank", plural if data.get(plural) else single)
+
+
 class TokenOptionsSchema(FieldMapOptionsSchema):
     """A shared token (``token``, or ``tokens`` while rotating); one is required."""
 
@@ -34,6 +41,7 @@ class TokenOptionsSchema(FieldMapOptionsSchema):
     def _require_token(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not (data.get("token") or any(data.get("tokens") or [])):
             raise ValidationError("a token is required (token or tokens)", "token")
+        refuse_blank(data, "tokens", "token", "token")
 
 
 class SignedOptionsSchema(FieldMapOptionsSchema):
@@ -52,3 +60,4 @@ class SignedOptionsSchema(FieldMapOptionsSchema):
         has_secret = data.get("secret") or any(data.get("secrets") or [])
         if self.secret_needed(data) and not has_secret:
             raise ValidationError("a signing secret is required (secret or secrets)", "secrets")
+        refuse_blank(data, "secrets", "secret", "signing secret")

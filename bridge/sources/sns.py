@@ -50,6 +50,16 @@ CONFIRMATION_KEYS: tuple[str, ...] = (
 CONFIRMATION_TYPES = frozenset({"SubscriptionConfirmation", "UnsubscribeConfirmation"})
 SIGNATURE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.SHA256}
 MAX_PEM_BYTES = 64 * 1024
+# An RSA signature is as long as its key: 1024 to 8192 bits.
+SIGNATURE_BYTES = range(128, 1025)
+# SNS publishes its certificates as SimpleNotificationService-<hex>.pem on the host of the
+# topic's region; an envelope whose URL says otherwise is refused before anything is fetched.
+_SNS_CERT_URL = re.compile(
+    r"https://sns\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/SimpleNotificationService-[0-9a-f]+\.pem"
+)
+_TOPIC_ARN = re.compile(r"arn:aws(-[a-z]+)*:sns:(?P<region>[a-z0-9-]+):\d{12}:[\w-]{1,256}")
+# Answers that say a certificate is not there (see KeyCache.refuse_missing).
+_MISSING = frozenset({401, 403, 404, 410})
 
 
 class UpstreamUnavailable(SourceUnavailable):
@@ -87,6 +97,13 @@ def url_is_trusted(url: object, pattern: re.Pattern[str]) -> bool:
     if parts.username is not None or parts.password is not None or not parts.hostname:
         return False
     return pattern.match(url) is not None
+
+
+def cert_url_fits_topic(url: str, topic_arn: str) -> bool:
+    """Whether an SNS certificate URL has SNS's file name and the topic's region."""
+    cert = _SNS_CERT_URL.fullmatch(url)
+    topic = _TOPIC_ARN.fullmatch(topic_arn)
+    return bool(cert and topic and cert.group("region") == topic.group("region"))
 
 
 @dataclass(frozen=True)
@@ -129,8 +146,11 @@ def load_signing_key(pem: bytes) -> SigningKey:
 class KeyCache:
     """Signing keys by URL: fetched once (timeout, no redirects, size-capped), LRU-bounded."""
 
-    def __init__(self, timeout: float, max_entries: int = 32) -> None:
+    def __init__(self, timeout: float, max_entries: int = 32, refuse_missing: bool = False) -> None:
         self.timeout = timeout
+        # SNS certificates are published before they sign anything: one that is not
+        # there (404) never will be, so that is a refusal, not a reason to retry.
+        self.refuse_missing = refuse_missing
         self.max_entries = max_entries
         self._keys: OrderedDict[str, SigningKey] = OrderedDict()
         self._lock = threading.Lock()
@@ -160,6 +180,8 @@ class KeyCache:
             with requests.get(
                 url, timeout=self.timeout, allow_redirects=False, stream=True
             ) as response:
+                if self.refuse_missing and response.status_code in _MISSING:
+                    raise VerificationFailed(f"signing key fetch answered {response.status_code}")
                 if response.status_code != 200:
                     raise UpstreamUnavailable(f"signing key fetch answered {response.status_code}")
                 pem = b""
@@ -192,26 +214,49 @@ class SnsVerifier:
 
     def verify(self, envelope: Mapping[str, Any], now: datetime) -> None:
         """Raise VerificationFailed unless SNS signed this envelope for an allowed topic."""
-        if envelope.get("TopicArn") not in self.topics:
-            raise VerificationFailed("topic not allowed")
-        algorithm = SIGNATURE_HASHES.get(str(envelope.get("SignatureVersion")))
-        if algorithm is None:
-            raise VerificationFailed("unsupported SNS signature version")
-        cert_url = envelope.get("SigningCertURL")
-        if not isinstance(cert_url, str) or not url_is_trusted(cert_url, self.url_pattern):
-            raise VerificationFailed("signing certificate URL not trusted")
-        try:
-            data = canonical_string(envelope)
-            signature = base64.b64decode(str(envelope.get("Signature", "")), validate=True)
-        except ValueError as exc:
-            raise VerificationFailed("malformed SNS envelope") from exc
+        cert_url, data, signature, algorithm = self.precheck(envelope, now)
         key = self.keys.get(cert_url)
         if not key.usable_at(now):
             raise VerificationFailed("signing certificate not valid now")
         if not key.verify(signature, data, algorithm()):
             raise VerificationFailed("SNS signature mismatch")
+
+    def precheck(
+        self, envelope: Mapping[str, Any], now: datetime
+    ) -> tuple[str, bytes, bytes, type[hashes.HashAlgorithm]]:
+        """Everything that can be checked without fetching a certificate, checked first.
+
+        Type, topic, every signed field, the signature's encoding and length, the
+        age window and the certificate URL (on SNS's own hosts: its file name and
+        the topic's region).  A forged envelope fails here: the bridge fetches
+        nothing for it.  Returns the URL, signed bytes, signature and digest.
+        """
+        if envelope.get("Type") not in ("Notification", *CONFIRMATION_TYPES):
+            raise VerificationFailed("not an SNS message type")
+        topic = envelope.get("TopicArn")
+        if topic not in self.topics:
+            raise VerificationFailed("topic not allowed")
+        algorithm = SIGNATURE_HASHES.get(str(envelope.get("SignatureVersion")))
+        if algorithm is None:
+            raise VerificationFailed("unsupported SNS signature version")
+        try:
+            data = canonical_string(envelope)
+            signature = base64.b64decode(str(envelope.get("Signature", "")), validate=True)
+            datetime.fromisoformat(str(envelope.get("Timestamp")).replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise VerificationFailed("malformed SNS envelope") from exc
+        if len(signature) not in SIGNATURE_BYTES or not envelope.get("MessageId"):
+            raise VerificationFailed("malformed SNS envelope")
         if self.max_age is not None:
             self._check_age(envelope, now, self.max_age)
+        cert_url = envelope.get("SigningCertURL")
+        if not isinstance(cert_url, str) or not url_is_trusted(cert_url, self.url_pattern):
+            raise VerificationFailed("signing certificate URL not trusted")
+        if self.url_pattern.pattern == SNS_URL_PATTERN and not cert_url_fits_topic(
+            cert_url, str(topic)
+        ):
+            raise VerificationFailed("signing certificate URL does not fit the topic")
+        return cert_url, data, signature, algorithm
 
     @staticmethod
     def _check_age(envelope: Mapping[str, Any], now: datetime, max_age: timedelta) -> None:

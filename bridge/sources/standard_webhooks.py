@@ -49,8 +49,14 @@ class StandardWebhooksOptionsSchema(SignedOptionsSchema):
     @validates_schema
     def _secrets_decode(self, data: dict[str, Any], **kwargs: Any) -> None:
         for secret in configured_values(data, "secrets", "secret"):
-            if secret_key(secret) is None:
+            key = secret_key(secret)
+            if key is None:
                 raise ValidationError("a secret is not whsec_ followed by base64", "secrets")
+            # The Standard Webhooks specification: secrets are 24 to 64 random bytes.
+            if not 24 <= len(key) <= 64:
+                raise ValidationError(
+                    "a secret must be whsec_ and the base64 of 24 to 64 bytes", "secrets"
+                )
 
 
 class StandardWebhooksPayload(OpenSchema):
@@ -74,6 +80,7 @@ class StandardWebhooksSource(SourceType):
     """Any sender following the Standard Webhooks specification."""
 
     type_name = "standard-webhooks"
+    credential_headers = frozenset({"webhook-signature"})
     options_schema = StandardWebhooksOptionsSchema
     _payload_schema = StandardWebhooksPayload()
 

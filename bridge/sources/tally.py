@@ -95,6 +95,7 @@ class TallySource(SourceType):
     """Tally's ``FORM_RESPONSE`` webhooks."""
 
     type_name = "tally"
+    credential_headers = frozenset({"tally-signature"})
     options_schema = TallyOptionsSchema
     _payload_schema = TallyPayload()
 

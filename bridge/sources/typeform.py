@@ -68,6 +68,7 @@ class TypeformSource(SourceType):
     """Typeform's ``form_response`` webhooks."""
 
     type_name = "typeform"
+    credential_headers = frozenset({"typeform-signature"})
     options_schema = TypeformOptionsSchema
     _payload_schema = TypeformPayload()
 

@@ -65,6 +65,7 @@ class WebflowSource(SourceType):
     """Webflow's form submission webhooks."""
 
     type_name = "webflow"
+    credential_headers = frozenset({"x-webflow-signature"})
     options_schema = WebflowOptionsSchema
     _payload_schema = WebflowPayload()
 

@@ -13,6 +13,7 @@ from flask import Request, Response, request
 
 from bridge.web.errors import error_response
 from bridge.web.runtime_access import runtime
+from bridge.web.throttle import admin_guesses, client_of
 
 NOT_CONFIGURED = "the admin API is disabled: set BRIDGE_ADMIN_TOKEN to enable it"
 
@@ -54,10 +55,29 @@ def admin_refusal(
     if not expected:
         return error_response(503, NOT_CONFIGURED)
     presented = [bearer_token(request), *candidates]
+    if any(presented) and (refusal := throttled()) is not None:
+        return refusal
     # Every candidate is compared, so the time taken does not say which one was close.
     matches = [token_matches(expected, value) for value in presented]
     if any(matches):
         return None
+    if any(presented):
+        admin_guesses().failed(client_of(request))
     response = error_response(401, "a valid admin token is required")
     response.headers["WWW-Authenticate"] = challenge
+    return response
+
+
+def retry_after() -> int | None:
+    """Seconds this client must wait before presenting an admin token again, if any."""
+    return admin_guesses().retry_after(client_of(request))
+
+
+def throttled() -> Response | None:
+    """The 429 for a client that guessed wrong too often (see web/throttle.py), else None."""
+    wait = retry_after()
+    if wait is None:
+        return None
+    response = error_response(429, "too many wrong admin tokens: try again later")
+    response.headers["Retry-After"] = str(wait)
     return response

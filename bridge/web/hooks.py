@@ -15,10 +15,12 @@ from bridge.sources.base import (
     Acknowledged,
     InboundRequest,
     PayloadInvalid,
+    SourceType,
     SourceUnavailable,
     VerificationFailed,
 )
 from bridge.store.inbox import accept, store_invalid
+from bridge.web.body_deadline import DEADLINES
 from bridge.web.errors import error_response
 from bridge.web.request_log import note, outcome
 from bridge.web.runtime_access import runtime
@@ -31,23 +33,43 @@ bp = Blueprint("hooks", __name__)
 _UNSTORED = frozenset({"authorization", "cookie", "x-bridge-token", "x-api-authorization"})
 
 
-def _stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The lower-cased headers worth keeping with the event."""
+def _stored_headers(headers: Mapping[str, str], source: SourceType) -> dict[str, str]:
+    """The lower-cased headers worth keeping with the event.
+
+    The source's own credential headers are dropped whatever their name (a generic
+    ``hmac`` source may sign in ``X-Sig``), as is anything named like a signature.
+    """
+    unstored = _UNSTORED | source.unstored_headers()
     return {
         name: value
         for name, value in headers.items()
-        if name not in _UNSTORED and "signature" not in name
+        if name not in unstored and "signature" not in name
     }
 
 
-def read_body(limit: int) -> bytes:
+def read_body(limit: int, seconds: float) -> bytes:
     """The whole body, refusing (413) anything over ``limit`` bytes, chunked bodies included.
 
     Werkzeug's ``get_data()`` silently truncates a chunked body at the limit,
     so the stream is read here with an explicit count instead.  ``request.stream``
     is not used: it is capped at MAX_CONTENT_LENGTH and refuses a body of exactly
     ``limit`` bytes (the read that finds the end counts as one past the cap).
+    Under gunicorn a body not read within ``seconds`` is a 408: see body_deadline.
     """
+    sock = request.environ.get("gunicorn.socket")
+    if sock is None:  # not under gunicorn (the test client): nothing to cut
+        return _read_body(limit)
+    with DEADLINES.watch(sock, seconds) as watch:
+        try:
+            return _read_body(limit)
+        finally:
+            # Whatever the cut body came to (a short read, a parser error): a 408.
+            if watch.expired:
+                outcome("webhook body too slow", logging.WARNING, deadline_seconds=seconds)
+                abort(408)
+
+
+def _read_body(limit: int) -> bytes:
     length = request.content_length
     environ = request.environ
     if length is not None:
@@ -88,7 +110,7 @@ def receive(source_name: str) -> Response:
         return error_response(
             415, "unsupported content type", accepted=sorted(source.content_types)
         )
-    body = read_body(rt.settings.max_body_bytes)
+    body = read_body(rt.settings.max_body_bytes, rt.settings.body_read_seconds)
     inbound = InboundRequest(
         body=body,
         headers={k.lower(): v for k, v in request.headers.items()},
@@ -123,7 +145,7 @@ def receive(source_name: str) -> Response:
                 rt.engine,
                 source=source_name,
                 source_type=source.type_name,
-                headers=_stored_headers(inbound.headers),
+                headers=_stored_headers(inbound.headers, source),
                 body=body,
                 content_type=request.content_type or "",
                 reason=str(exc),
@@ -141,7 +163,7 @@ def receive(source_name: str) -> Response:
         result = accept(
             rt.engine,
             parsed,
-            headers=_stored_headers(inbound.headers),
+            headers=_stored_headers(inbound.headers, source),
             body=body,
             content_type=request.content_type or "",
             now=now,

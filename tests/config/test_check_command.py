@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+
+import pytest
+
 from bridge.cli import main
 
 
@@ -67,3 +71,50 @@ def test_missing_secret_fails_check_without_showing_others(
     err = capsys.readouterr().err
     assert f"{path}:4 ivvy.secret: environment variable IVVY_API_SECRET is not set" in err
     assert env["IVVY_API_KEY"] not in err
+
+
+SHORT_WHSEC = "whsec_" + base64.b64encode(b"16 bytes of key.").decode()
+LONG_WHSEC = "whsec_" + base64.b64encode(b"k" * 65).decode()
+SVIX_SOURCE = """  svix:
+    type: standard-webhooks
+    secret: "${SVIX_SECRET}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "where"),
+    [
+        ("IVVY_API_SECRET", "   ", "ivvy.secret: must not be blank"),
+        ("IVVY_API_KEY", " \t ", "ivvy.key: must not be blank"),
+        ("TYPEFORM_SECRET", "    ", "sources.typeform.secrets: a signing secret is blank"),
+        ("WEBSITE_TOKEN", "  ", "sources.website.token: a token is blank"),
+    ],
+)
+def test_blank_secrets_fail_check(
+    write_config, env, valid_text, monkeypatch, capsys, variable, value, where
+):
+    set_env(monkeypatch, {**env, variable: value})
+    path = write_config(valid_text)
+    assert main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert where in err, err
+
+
+@pytest.mark.parametrize(
+    ("secret", "ok"),
+    [
+        (SHORT_WHSEC, False),
+        (LONG_WHSEC, False),
+        ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", True),  # 24 bytes, the specification's example
+    ],
+)
+def test_standard_webhooks_secrets_shorter_or_longer_than_the_spec_fail_check(
+    write_config, env, valid_text, monkeypatch, capsys, secret, ok
+):
+    set_env(monkeypatch, {**env, "SVIX_SECRET": secret})
+    text = valid_text.replace("  ivvy:\n    type: ivvy", SVIX_SOURCE + "  ivvy:\n    type: ivvy")
+    path = write_config(text)
+    assert main(["check", str(path)]) == (0 if ok else 1)
+    err = capsys.readouterr().err
+    assert ok or "sources.svix.secrets: a secret must be whsec_ and the base64 of 24 to 64" in err
+    assert secret not in err

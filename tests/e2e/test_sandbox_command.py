@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.support.processes import free_port, wait_for
@@ -16,8 +17,14 @@ from tests.support.processes import free_port, wait_for
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_bridge_sandbox_turns_the_example_payload_into_a_task(tmp_path: Path) -> None:
+@pytest.mark.parametrize("admin_token", [None, "an-operators-own-admin-token"])
+def test_bridge_sandbox_turns_the_example_payload_into_a_task(
+    tmp_path: Path, admin_token: str | None
+) -> None:
     port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "BRIDGE_ADMIN_TOKEN"}
+    if admin_token:
+        env["BRIDGE_ADMIN_TOKEN"] = admin_token
     log_path = tmp_path / "sandbox.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
@@ -32,7 +39,7 @@ def test_bridge_sandbox_turns_the_example_payload_into_a_task(tmp_path: Path) ->
                 str(tmp_path / "var"),
             ],
             cwd=REPO,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**env, "PYTHONUNBUFFERED": "1"},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -45,6 +52,15 @@ def test_bridge_sandbox_turns_the_example_payload_into_a_task(tmp_path: Path) ->
         ivvy_url = printed.group(1)
         output = log_path.read_text()
         assert f"http://127.0.0.1:{port}/hooks/website" in output  # the ready curl line
+        # The admin token printed is the one in force (the operator's when set).
+        expected = admin_token or "sandbox-admin"
+        assert f"admin token: {expected}\n" in output
+        api = requests.get(
+            f"http://127.0.0.1:{port}/api/events",
+            headers={"Authorization": f"Bearer {expected}"},
+            timeout=10,
+        )
+        assert api.status_code == 200, api.text
 
         payload = (REPO / "examples/payloads/website-enquiry.json").read_bytes()
         response = requests.post(

@@ -17,6 +17,7 @@ from bridge.sources.sns import (
     KeyCache,
     UpstreamUnavailable,
     canonical_string,
+    cert_url_fits_topic,
     url_is_trusted,
 )
 from tests.sources.ivvy_support.world import (
@@ -28,6 +29,7 @@ from tests.sources.ivvy_support.world import (
     deliver,
     request_for,
 )
+from tests.support.processes import free_port
 
 SAMPLES = Path(__file__).parents[1] / "fixtures" / "samples"
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -238,8 +240,77 @@ def test_the_key_cache_is_bounded_and_safe_across_threads(world: World) -> None:
 def test_an_unreachable_certificate_is_retryable_not_a_refusal(world: World) -> None:
     cache = KeyCache(timeout=5)
     with pytest.raises(UpstreamUnavailable):
-        cache.get(world.server.url + "/sns/missing.pem")
+        cache.get(f"http://127.0.0.1:{free_port()}/sns/cert.pem")
     assert len(cache) == 0
+
+
+def test_an_sns_certificate_that_is_not_there_is_a_refusal(world: World) -> None:
+    """A 404 for an SNS certificate will not change on a retry: 401, not 503."""
+    with pytest.raises(VerificationFailed):
+        KeyCache(timeout=5, refuse_missing=True).get(world.server.url + "/sns/missing.pem")
+    envelope = forged(world, SigningCertURL=world.server.url + "/sns/missing.pem")
+    with pytest.raises(VerificationFailed):
+        world.source().verify(request_for(envelope), NOW)
+
+
+def forged(world: World, **changes: object) -> dict[str, object]:
+    """A notification for an allowed topic, then changed as a forger would."""
+    envelope = dict(world.notifier().notification("CompanyDeleted", {"companyId": 1}, now=NOW))
+    envelope.update(changes)
+    return {k: v for k, v in envelope.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"Type": "Bogus"},
+        {"Type": None},
+        {"MessageId": None},
+        {"MessageId": ""},
+        {"Timestamp": "yesterday"},
+        {"Message": None},
+        {"Message": "not an iVvy message"},
+        {"Signature": "c2hvcnQ="},  # base64 of 5 bytes: no RSA signature is that short
+        {"Signature": "not base64!"},
+        {"SignatureVersion": "9"},
+    ],
+)
+def test_a_forged_envelope_for_a_known_topic_is_refused_before_any_fetch(
+    world: World, changes: dict[str, object]
+) -> None:
+    envelope = forged(world, **changes)
+    before = (world.hits(SNS_CERT_PATH), world.hits("/ivvy" + IVVY_KEY_PATH))
+    with pytest.raises(VerificationFailed):
+        # A fresh source: its key caches are empty, so any check would need a fetch.
+        world.source().verify(request_for(envelope), NOW)
+    assert (world.hits(SNS_CERT_PATH), world.hits("/ivvy" + IVVY_KEY_PATH)) == before
+
+
+@pytest.mark.parametrize(
+    "cert_url",
+    [
+        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123abcd.pem",  # region
+        "https://sns.ap-southeast-2.amazonaws.com/anything.pem",
+        "https://sns.ap-southeast-2.amazonaws.com/SimpleNotificationService-0123abcd.pem?x=1",
+    ],
+)
+def test_an_aws_shaped_cert_url_that_does_not_fit_the_topic_is_never_fetched(
+    world: World, cert_url: str
+) -> None:
+    topic = "arn:aws:sns:ap-southeast-2:123456789012:ivvy-notifications"
+    envelope = forged(world, TopicArn=topic, SigningCertURL=cert_url)
+    # The default rule (SNS hosts only); a fetch would raise UpstreamUnavailable here.
+    source = world.source(sns_cert_url_pattern=None, topics=[topic])
+    with pytest.raises(VerificationFailed):
+        source.verify(request_for(envelope), NOW)
+
+
+def test_cert_urls_fit_their_topic_region() -> None:
+    topic = "arn:aws:sns:ap-southeast-2:123456789012:ivvy"
+    good = "https://sns.ap-southeast-2.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem"
+    assert cert_url_fits_topic(good, topic)
+    assert not cert_url_fits_topic(good.replace("ap-southeast-2", "eu-west-1"), topic)
+    assert not cert_url_fits_topic(good, "arn:aws:sns:ap-southeast-2:123:ivvy")
 
 
 def test_a_document_that_is_not_a_key_is_refused(world: World) -> None:

@@ -96,6 +96,22 @@ def test_login_never_redirects_off_site(app: Flask, target: str) -> None:
     assert answer.headers["Location"] == "/"
 
 
+@pytest.mark.parametrize(
+    "target",
+    ["/events\r\nSet-Cookie: x=1", "/events\nx", "/ev\x00ents", "/ev\tents", "/ev\x7fents"],
+)
+def test_control_characters_in_next_are_dropped_never_a_500(app: Flask, target: str) -> None:
+    client = app.test_client()
+    assert client.get("/login", query_string={"next": target}).status_code == 200
+    token = csrf_of(client.get("/login").text)
+    answer = client.post("/login", data={"csrf_token": token, "token": ADMIN, "next": target})
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/"
+    # Signed in, the GET redirects at once: to the overview, not to the bad target.
+    again = client.get("/login", query_string={"next": target})
+    assert (again.status_code, again.headers["Location"]) == (302, "/")
+
+
 def test_login_needs_its_csrf_token_and_the_right_admin_token(app: Flask) -> None:
     client = app.test_client()
     assert client.post("/login", data={"token": ADMIN}).status_code == 403

@@ -14,8 +14,10 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
+from bridge.web.auth import retry_after
 from bridge.web.csrf import FIELD, csrf_token, csrf_valid
 from bridge.web.runtime_access import runtime
+from bridge.web.throttle import admin_guesses, client_of
 from bridge.web.ui import auth as ui_auth
 from bridge.web.ui import views as ui_views
 from bridge.web.ui.explain import age, local_time
@@ -65,8 +67,18 @@ def _guard() -> BaseResponse | tuple[str, int] | None:
             message="The form has expired or was not "
             "sent from these pages (CSRF check failed). Reload the page and try again.",
         )
+    presents_token = request.authorization is not None or (
+        request.endpoint == "ui.login" and request.method == "POST"
+    )
+    if presents_token and (wait := retry_after()) is not None:
+        body, status = _page(
+            "error.html", 429, status=429, message="Too many wrong admin tokens. Try again later."
+        )
+        return Response(body, status, {"Retry-After": str(wait)})
     if request.endpoint in _OPEN_ENDPOINTS or ui_auth.signed_in():
         return None
+    if request.authorization is not None:
+        admin_guesses().failed(client_of(request))
     if request.authorization is not None or request.method != "GET":
         body, status = _page("error.html", 401, status=401, message="Sign in with the admin token.")
         return Response(body, status, {"WWW-Authenticate": 'Basic realm="bridge"'})

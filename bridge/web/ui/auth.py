@@ -29,6 +29,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from bridge.web.auth import basic_password, token_matches
 from bridge.web.csrf import rotate_csrf_token
 from bridge.web.runtime_access import runtime
+from bridge.web.throttle import admin_guesses, client_of
 
 SESSION_LIFETIME = timedelta(hours=12)
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -90,7 +91,9 @@ def safe_next(target: str | None) -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("ui.overview")
-    if "\\" in target:
+    # A backslash is a slash to browsers; a control character (CR/LF would split
+    # the Location header, which Werkzeug refuses with a 500) is never a real path.
+    if "\\" in target or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in target):
         return url_for("ui.overview")
     return target
 
@@ -103,6 +106,7 @@ def login() -> BaseResponse | str | tuple[str, int]:
             return redirect(next_path)
         return render_template("login.html", next_path=next_path, failed=False)
     if not token_matches(runtime().settings.admin_token, request.form.get("token")):
+        admin_guesses().failed(client_of(request))
         return render_template("login.html", next_path=next_path, failed=True), 401
     session.clear()
     session[_SESSION_FLAG] = True
