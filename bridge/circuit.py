@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+# Told when the circuit opens (True) or closes (False), and when.  Called under the
+# breaker's lock, so that an opening and the closing after it are told in that order.
+ChangeListener = Callable[[bool, datetime], None]
 
 
 class CircuitBreaker:
     """Opens after ``failures`` consecutive transient failures; lets one probe through after
     ``cooldown``; closes again when iVvy answers (even with a refusal)."""
 
-    def __init__(self, *, failures: int = 5, cooldown_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        failures: int = 5,
+        cooldown_seconds: float = 30.0,
+        on_change: ChangeListener | None = None,
+    ) -> None:
         self.threshold = failures
+        self.on_change = on_change
         self.cooldown = timedelta(seconds=cooldown_seconds)
         self._failures = 0
         self._opened_at: datetime | None = None
@@ -40,20 +52,26 @@ class CircuitBreaker:
             if self._probing and self._prober == threading.get_ident():
                 self._probing = False
 
-    def record_success(self) -> None:
+    def record_success(self, now: datetime | None = None) -> None:
         """iVvy answered: close the circuit."""
         with self._lock:
+            was_open = self._opened_at is not None
             self._failures = 0
             self._opened_at = None
             self._probing = False
+            if was_open and self.on_change is not None:
+                self.on_change(False, now or datetime.now(UTC))
 
     def record_failure(self, now: datetime) -> None:
         """A transient failure: count it, and open (or re-open) the circuit at the threshold."""
         with self._lock:
+            was_open = self._opened_at is not None
             self._failures += 1
             if self._probing or self._failures >= self.threshold:
                 self._opened_at = now
             self._probing = False
+            if not was_open and self._opened_at is not None and self.on_change is not None:
+                self.on_change(True, now)
 
     @property
     def is_open(self) -> bool:

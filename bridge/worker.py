@@ -20,6 +20,7 @@ from bridge.alerts import start_alert_watch
 from bridge.circuit import CircuitBreaker
 from bridge.clock import utc_now
 from bridge.config.loader import LEASE_MARGIN_SECONDS
+from bridge.delivery.circuit_record import CircuitRecorder
 from bridge.delivery.directory import Directory
 from bridge.delivery.runner import JobResult, JobRunner
 from bridge.housekeeping import start_pruning
@@ -73,8 +74,11 @@ class Worker:
             base_seconds=delivery.backoff.base_seconds,
             cap_seconds=delivery.backoff.cap_seconds,
         )
+        self.circuit_record = CircuitRecorder(lambda: runtime.engine, self.worker_id)
         self.breaker = CircuitBreaker(
-            failures=delivery.circuit.failures, cooldown_seconds=delivery.circuit.cooldown_seconds
+            failures=delivery.circuit.failures,
+            cooldown_seconds=delivery.circuit.cooldown_seconds,
+            on_change=self.circuit_record,
         )
         self.directory = Directory()
         self.queue = Queue(runtime.engine)
@@ -106,6 +110,7 @@ class Worker:
         for thread in threads:
             thread.join(max(0.0, (deadline - self.clock()).total_seconds()))
         released = self._release_inflight()
+        self.circuit_record.stop(self.clock())
         self._finished.set()  # heartbeats kept the leases of finishing jobs until now
         heartbeat.join(1.0)
         if listener is not None:
@@ -214,7 +219,7 @@ class Worker:
         if result.ivvy_failure:
             self.breaker.record_failure(now)
         elif any(call["status"] is not None for call in calls):
-            self.breaker.record_success()  # iVvy answered, even if it refused
+            self.breaker.record_success(now)  # iVvy answered, even if it refused
         else:
             self.breaker.cancel()
         context = {"job": job.id, "event_id": job.event_id, "worker": self.worker_id}

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bridge.settings import Settings
-from bridge.store.db import build_engine
+from bridge.store.diagnose import open_existing
 from bridge.store.maintenance import dead_jobs
 
 
@@ -29,13 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the dead jobs; 0 even when there are some (1 only on a database error)."""
-    engine = build_engine(Settings.from_env().database_url)
+    """Print the dead jobs; 0 even when there are some (1 only on a database error).
+
+    Reads only: a missing database is reported, never created (``bridge.cli`` says why).
+    """
+    engine = open_existing(Settings.from_env().database_url)
     try:
         found = dead_jobs(engine, limit=args.limit, source=args.source)
-    except SQLAlchemyError as exc:
-        print(f"bridge dead: database error ({type(exc).__name__})", file=sys.stderr)
-        return 1
     finally:
         engine.dispose()
     print(json.dumps(found) if args.json else as_text(found))

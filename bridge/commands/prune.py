@@ -6,12 +6,10 @@ import argparse
 import json
 import sys
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bridge.clock import utc_now
 from bridge.config import ConfigError, load_config
 from bridge.settings import Settings
-from bridge.store.db import build_engine
+from bridge.store.diagnose import open_existing
 from bridge.store.maintenance import prune
 
 
@@ -39,12 +37,9 @@ def run(args: argparse.Namespace) -> int:
         for line in exc.errors:
             print(line, file=sys.stderr)
         return 1
-    engine = build_engine(settings.database_url)
+    engine = open_existing(settings.database_url)
     try:
         counts = prune(engine, retention, now=utc_now(), dry_run=args.dry_run)
-    except SQLAlchemyError as exc:
-        print(f"bridge prune: database error ({type(exc).__name__})", file=sys.stderr)
-        return 1
     finally:
         engine.dispose()
     if args.json:

@@ -8,11 +8,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bridge.clock import utc_now
 from bridge.settings import Settings
-from bridge.store.db import build_engine
+from bridge.store.diagnose import open_existing
 from bridge.store.maintenance import replay_report
 from bridge.store.states import EventState
 
@@ -72,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"bridge replay: {exc}", file=sys.stderr)
         return 2
-    engine = build_engine(Settings.from_env().database_url)
+    # A dry run only reads; a replay writes, but to a database that must already exist.
+    engine = open_existing(Settings.from_env().database_url)
     try:
         report = replay_report(
             engine,
@@ -85,9 +84,6 @@ def run(args: argparse.Namespace) -> int:
             now=utc_now(),
             dry_run=args.dry_run,
         )
-    except SQLAlchemyError as exc:
-        print(f"bridge replay: database error ({type(exc).__name__})", file=sys.stderr)
-        return 1
     finally:
         engine.dispose()
     print(json.dumps({**report, "dry_run": args.dry_run}) if args.json else as_text(report, args))

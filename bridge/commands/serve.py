@@ -9,11 +9,17 @@ import sys
 from bridge.config import ConfigError, load_config
 from bridge.metrics_dir import use_multiprocess_dir
 from bridge.settings import Settings
+from bridge.store.diagnose import parse_database_url
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``serve`` sub-command."""
-    parser = sub.add_parser("serve", help="run the web process (gunicorn on $PORT)")
+    parser = sub.add_parser(
+        "serve",
+        help="run the web process (gunicorn on $PORT)",
+        description="Validate $BRIDGE_CONFIG, then run the web process (webhooks, status pages, "
+        "admin API) under gunicorn. Exits 1 on an invalid config or DATABASE_URL.",
+    )
     parser.add_argument("--port", type=int, help="port to bind (default: $PORT or 8000)")
     parser.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")  # noqa: S104
     parser.add_argument(
@@ -30,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Validate the config, then replace this process with gunicorn."""
     settings = Settings.from_env()
+    parse_database_url(settings.database_url)  # a bad URL is one line here, not a boot loop
     try:
         load_config(settings.config_path)  # refuse to start before binding the port
     except ConfigError as exc:

@@ -11,6 +11,8 @@ from bridge.config import ConfigError
 from bridge.logs import configure_logging
 from bridge.metrics_dir import use_multiprocess_dir
 from bridge.runtime import Runtime
+from bridge.settings import Settings
+from bridge.store.diagnose import parse_database_url
 
 # The worker's threads hand the GIL to each other around every database and
 # socket call.  At CPython's default 5 ms switch interval a thread that got its
@@ -22,7 +24,12 @@ SWITCH_INTERVAL_SECONDS = 0.0005
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``worker`` sub-command."""
-    parser = sub.add_parser("worker", help="run the delivery worker")
+    parser = sub.add_parser(
+        "worker",
+        help="run the delivery worker",
+        description="Claim stored events' jobs and create their tasks in iVvy, until SIGTERM "
+        "(jobs in flight finish or are released). Exits 1 on an invalid config or DATABASE_URL.",
+    )
     parser.add_argument("--concurrency", type=int, help="threads (default: delivery.concurrency)")
     parser.add_argument("--poll", type=float, help="seconds between polls when idle")
     parser.add_argument(
@@ -36,8 +43,10 @@ def run(args: argparse.Namespace) -> int:
     use_multiprocess_dir(os.environ, clean=False)  # before prometheus_client is imported
     from bridge.worker import Worker
 
+    settings = Settings.from_env()
+    parse_database_url(settings.database_url)
     try:
-        runtime = Runtime.from_env()
+        runtime = Runtime.from_env(settings)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 1

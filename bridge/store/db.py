@@ -119,8 +119,17 @@ def _configure_postgres(engine: Engine) -> None:
             conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
-def build_engine(url: str, *, pool_size: int = 5, timeout_seconds: float | None = None) -> Engine:
+def build_engine(
+    url: str,
+    *,
+    pool_size: int = 5,
+    timeout_seconds: float | None = None,
+    create_folder: bool = True,
+) -> Engine:
     """A new engine for ``url`` with the settings this project relies on.
+
+    ``create_folder``: make a SQLite file's folder if missing (False for commands
+    that only read: see ``store.diagnose.open_existing``).
 
     ``timeout_seconds`` bounds how long a statement may wait for a lock (and,
     on PostgreSQL, run): a request then answers 503 instead of hanging until
@@ -133,7 +142,8 @@ def build_engine(url: str, *, pool_size: int = 5, timeout_seconds: float | None 
         database = parsed.database or ""
         wait = timeout_seconds or 15.0
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            if create_folder:
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
             # One connection per process: every transaction here is BEGIN IMMEDIATE,
             # so two threads' transactions never overlap anyway, and SQLite's busy
             # handler makes the loser sleep 1, 2, 5, 10... ms between tries.  Waiting

@@ -134,6 +134,7 @@ deliveries = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("event_id", "rule"),
+    Index("ix_deliveries_updated", "updated_at"),  # the overview's tasks per hour
 )
 
 attempts = Table(
@@ -149,6 +150,7 @@ attempts = Table(
     Column("error", Text),
     Index("ix_attempts_event", "event_id"),
     Index("ix_attempts_job", "job_id"),
+    Index("ix_attempts_started", "started_at"),  # the overview's failures per hour
 )
 
 # The rules text each digest stands for, so a replay can use the rules an event first ran with.
@@ -166,4 +168,16 @@ rotations = Table(
     metadata,
     Column("rule", String(120), primary_key=True),
     Column("counter", Integer, nullable=False),
+)
+
+# When each worker's iVvy circuit breaker was open (closed_at null: still open, or the
+# worker died while it was).  Written by the worker; drawn on the status pages.
+circuit_periods = Table(
+    "circuit_periods",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("worker", String(120), nullable=False),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("closed_at", UTCDateTime()),
+    Index("ix_circuit_periods_opened", "opened_at"),
 )

@@ -64,3 +64,20 @@ def test_only_the_probing_thread_can_cancel_the_probe() -> None:
     other.start()
     other.join()
     assert not breaker.allow(at(30))
+
+
+def test_it_tells_each_opening_and_closing_once_in_order() -> None:
+    told: list[tuple[bool, datetime]] = []
+    breaker = CircuitBreaker(
+        failures=2, cooldown_seconds=30, on_change=lambda opened, when: told.append((opened, when))
+    )
+    breaker.record_failure(at(0))
+    breaker.record_success(at(1))  # closed all along: nothing to tell
+    breaker.record_failure(at(2))
+    breaker.record_failure(at(3))  # opens
+    assert breaker.allow(at(33))
+    breaker.record_failure(at(33))  # the probe failed: still open, not told again
+    assert breaker.allow(at(63))
+    breaker.record_success(at(64))  # closes
+    breaker.record_success(at(65))
+    assert told == [(True, at(3)), (False, at(64))]

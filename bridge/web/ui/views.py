@@ -6,6 +6,7 @@ import json
 import logging
 from datetime import timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -23,9 +24,11 @@ from bridge.logs import Redactor
 from bridge.rules.preview import PreviewError, preview
 from bridge.sources.base import PayloadInvalid
 from bridge.store import page_queries, queries
+from bridge.store.history import SPANS, load_history
 from bridge.store.maintenance import ReplayRefused, dead_jobs, replay_event
 from bridge.store.states import ACTIVE_JOB_STATES
 from bridge.web.runtime_access import runtime
+from bridge.web.ui.charts import circuit_lines, queue_chart, source_chart
 from bridge.web.ui.explain import (
     RuleExplanation,
     explain_rules,
@@ -34,6 +37,7 @@ from bridge.web.ui.explain import (
     task_link,
 )
 from bridge.web.ui.forms import EventFilters
+from bridge.web.ui.timeline import event_timeline
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
@@ -71,8 +75,18 @@ def overview() -> str:
     )
     for name in rt.config.sources:
         counts.setdefault(name, page_queries.SourceCounts.zero())
+    span = request.args.get("span", "24h")
+    if span not in SPANS:
+        span = "24h"
+    tz = ZoneInfo(rt.config.ivvy.timezone)
+    history = load_history(rt.engine, now=now, hours=SPANS[span])
+    names = sorted({*rt.config.sources, *history.sources})
     return render_template(
         "overview.html",
+        span=span,
+        source_charts=[(name, source_chart(history, name, tz)) for name in names],
+        queue_svg=queue_chart(history, tz),
+        circuit=circuit_lines(history, tz),
         counts=sorted(counts.items()),
         queue=queries.queue_stats(rt.engine, now=now),
         dead=redact_rows(dead_jobs(rt.engine, limit=5), _redactor()),
@@ -141,6 +155,7 @@ def event_page(event_id: str) -> str:
         jobs=redact_rows(found["jobs"], redact),
         attempts=redact_rows(found["attempts"], redact),
         active_job=bool(active),
+        timeline=event_timeline(found, ZoneInfo(rt.config.ivvy.timezone)),
     )
 
 
