@@ -16,8 +16,7 @@ import sys
 from sqlalchemy.exc import SQLAlchemyError
 
 import bridge.commands
-from bridge.settings import SettingsError
-from bridge.store.db import DEFAULT_DATABASE_URL
+from bridge.settings import DEFAULT_DATABASE_URL, SettingsError
 from bridge.store.diagnose import DatabaseProblem, explain
 
 
