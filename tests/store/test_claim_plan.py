@@ -47,7 +47,12 @@ def test_claim_uses_the_due_index_and_takes_the_oldest_due_job(database_url):
                 rows = conn.exec_driver_sql("EXPLAIN " + str(compiled), values)
                 plan = [str(row[0]) for row in rows]
             else:  # qmark: parameters in order
-                ordered = tuple(values[name] for name in compiled.positiontup or ())
+                # The plan does not depend on the values; text avoids sqlite3's deprecated
+                # datetime adapter, which SQLAlchemy's own bind processing would bypass here.
+                ordered = tuple(
+                    str(values[name]) if isinstance(values[name], datetime) else values[name]
+                    for name in compiled.positiontup or ()
+                )
                 rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), ordered)
                 plan = [str(row[-1]) for row in rows]
             conn.rollback()
