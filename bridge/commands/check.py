@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from bridge.rules.task_schema import (
     placeholder_owner,
     placeholder_user,
 )
+from bridge.settings import config_path
 
 
 def register(subparsers: Any) -> None:
@@ -25,19 +25,18 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "check",
         help="validate the config file and list its sources and rules",
-        description="Validate the config file (FILE, else $BRIDGE_CONFIG) and list its sources "
+        description="Validate the config file (FILE or --config, else $BRIDGE_CONFIG, else "
+        "./bridge.yaml) and list its sources "
         "and rules. Exits 1 and prints every error, each with its file:line, if it is invalid.",
     )
     parser.add_argument("file", nargs="?", metavar="FILE", help="the YAML config file")
+    parser.add_argument("--config", metavar="FILE", help="the same as FILE")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate; print a summary (exit 0) or every error (exit 1)."""
-    path = args.file or os.environ.get("BRIDGE_CONFIG")
-    if not path:
-        print("bridge check: give FILE or set BRIDGE_CONFIG", file=sys.stderr)
-        return 1
+    path = config_path(args.file or args.config)
     try:
         config = load_config(path)
     except ConfigError as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 from bridge.config import ConfigError, load_config
 from bridge.rules.preview import PreviewError, content_type_for, preview
+from bridge.settings import CONFIG_HELP, config_path
 from bridge.sources.base import PayloadInvalid
 
 
@@ -28,7 +28,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--source", required=True, metavar="NAME", help="the configured source")
     parser.add_argument("payload", metavar="PAYLOAD_FILE", help="the body the sender would post")
-    parser.add_argument("--config", metavar="FILE", help="the config file (default $BRIDGE_CONFIG)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=CONFIG_HELP,
+    )
     parser.add_argument("--json", action="store_true", help="print the full preview as JSON")
     parser.add_argument(
         "--now", metavar="ISO", help="pretend it is this time (ISO 8601 with an offset)"
@@ -38,10 +42,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the preview; 0 when every matching rule makes a task, else 1."""
-    path = args.config or os.environ.get("BRIDGE_CONFIG")
-    if not path:
-        print("bridge preview: give --config FILE or set BRIDGE_CONFIG", file=sys.stderr)
-        return 1
+    path = config_path(args.config)
     try:
         now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
         if now.tzinfo is None:

@@ -96,11 +96,11 @@ def build_plan(
     owner = rule.owner.render(context, rule.name)
     name = _render(rule, "task name", task.name, context)
     if not name:
-        raise PlanError(f"rule {rule.name}: the task name {task.name.source!r} rendered empty")
+        raise PlanError(f"the task name {task.name.source!r} rendered empty")
     try:
         due = task.due.compute(context, now=now, calendar=calendar)
     except (DueExpressionError, TemplateRenderError) as exc:
-        raise PlanError(f"rule {rule.name}: due date {task.due.text!r}: {exc}") from exc
+        raise PlanError(f"due date {task.due.text!r}: {exc}") from exc
     description = _render(rule, "task description", task.description, context)
     plan = TaskPlan(
         rule=rule.name,
@@ -115,7 +115,7 @@ def build_plan(
     try:
         build_task_payload(plan, placeholder_owner(owner), placeholder_user(plan))
     except TaskPayloadInvalid as exc:
-        raise PlanError(f"rule {rule.name}: {exc}") from exc
+        raise PlanError(f"{exc}") from exc
     return plan
 
 
@@ -125,7 +125,7 @@ def _render(rule: Rule, what: str, template: Template | None, context: Mapping[s
     try:
         return template.render(context).strip()
     except TemplateRenderError as exc:
-        raise PlanError(f"rule {rule.name}: {what}: {exc}") from exc
+        raise PlanError(f"{what}: {exc}") from exc
 
 
 def _assignee(rule: Rule, context: Mapping[str, Any]) -> AssigneePlan | None:
@@ -157,7 +157,7 @@ class _Calendars:
         try:
             venue = rule.timezone_venue(context)  # rendered even without lookups, to catch errors
         except TemplateRenderError as exc:
-            raise PlanError(f"rule {rule.name}: venue: {exc}") from exc
+            raise PlanError(f"venue: {exc}") from exc
         if venue is None or self.lookups is None:
             return self.default
         if venue not in self._zones:

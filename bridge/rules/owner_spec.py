@@ -97,7 +97,7 @@ class OwnerSpec:
         if kind == "lead":
             venue = self._int(self.venue, context, rule, f"{self.key} venue", optional=True)
             if self.key == "opportunity" and venue is None:
-                raise OwnerError(f"rule {rule}: the opportunity's venue id rendered empty")
+                raise OwnerError("the opportunity's venue id rendered empty")
             return OwnerPlan(
                 kind, id=self._int(self.id, context, rule, f"{self.key} id"), venue_id=venue
             )
@@ -107,9 +107,7 @@ class OwnerSpec:
             assert self.business_name is not None
             name = self.business_name.render(context).strip()
             if not name:
-                raise OwnerError(
-                    f"rule {rule}: the company name rendered empty, so no company can be found"
-                )
+                raise OwnerError("the company name rendered empty, so no company can be found")
             return OwnerPlan(kind, business_name=name)
         if kind == "contact_email":
             email = self._email(
@@ -129,7 +127,7 @@ class OwnerSpec:
         assert self.lead_name is not None
         name = self.lead_name.render(context).strip()
         if not name:
-            raise OwnerError(f"rule {rule}: the new lead's name rendered empty")
+            raise OwnerError("the new lead's name rendered empty")
         email = self._email(context, rule, "the new lead has no contact")
         lead: dict[str, Any] = {"name": name}
         for option, ivvy_name in LEAD_ID_FIELDS.items():
@@ -151,11 +149,9 @@ class OwnerSpec:
         assert self.email is not None
         email = self.email.render(context).strip()
         if not email:
-            raise OwnerError(f"rule {rule}: no email in the event, so {consequence}")
+            raise OwnerError(f"no email in the event, so {consequence}")
         if not _EMAIL.match(email):
-            raise OwnerError(
-                f"rule {rule}: the email in the event is not a valid address, so {consequence}"
-            )
+            raise OwnerError(f"the email in the event is not a valid address, so {consequence}")
         return email
 
     def _contact_fields(self, context: Mapping[str, Any], email: str) -> dict[str, Any]:
@@ -182,11 +178,9 @@ class OwnerSpec:
         if not text:
             if optional:
                 return None
-            raise OwnerError(f"rule {rule}: the {what} rendered empty from {template.source!r}")
+            raise OwnerError(f"the {what} rendered empty from {template.source!r}")
         if not text.isdigit() or int(text) < 1:
-            raise OwnerError(
-                f"rule {rule}: the {what} {show(what, text)} is not a positive whole number"
-            )
+            raise OwnerError(f"the {what} {show(what, text)} is not a positive whole number")
         return int(text)
 
 

@@ -184,8 +184,7 @@ def test_company_by_name_new_lead_and_errors(config: Config) -> None:
     result = website(config, event_type="Birthday", phone="0400 000 000")
     rules = {r["rule"]: r for r in result["rules"]}
     assert (
-        rules["birthday"]["error"]
-        == "rule birthday: the company name rendered empty, so no company can be found"
+        rules["birthday"]["error"] == "the company name rendered empty, so no company can be found"
     )
     assert "calls" not in rules["birthday"]
     calls = [(c["call"], c["body"]) for c in rules["needs-phone"]["calls"]]
