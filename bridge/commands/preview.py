@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.config import ConfigError, load_config
-from bridge.rules.preview import PreviewError, content_type_for, preview
+from bridge.evaluation import PreviewError, content_type_for, preview
 from bridge.settings import CONFIG_HELP, config_path
 from bridge.sources.base import PayloadInvalid
 

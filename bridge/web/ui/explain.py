@@ -9,9 +9,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bridge.config import Config
+from bridge.evaluation import evaluate_event
 from bridge.events import Event
 from bridge.logs import Redactor
-from bridge.rules.engine import evaluate
 
 # Where a task opens in the iVvy web app, below the account's web address.
 TASK_PATH = "/crm/task/view?id={task_id}"
@@ -34,7 +34,7 @@ def explain_rules(config: Config, stored_event: dict[str, Any] | None) -> list[R
     if stored_event is None:
         return []
     event = Event.from_json(stored_event)
-    outcomes = evaluate(event, config.rules, now=event.received_at, calendar=config.calendar())
+    outcomes = evaluate_event(config, event, event.received_at)
     return [
         RuleExplanation(
             o.rule,

@@ -20,8 +20,8 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
+from bridge.evaluation import PreviewError, preview
 from bridge.logs import Redactor
-from bridge.rules.preview import PreviewError, preview
 from bridge.sources.base import PayloadInvalid
 from bridge.store import page_queries, queries
 from bridge.store.history import SPANS, load_history

@@ -12,7 +12,7 @@ import pytest
 
 from bridge.cli import main
 from bridge.config import Config, load_config
-from bridge.rules.preview import PreviewError, content_type_for, preview
+from bridge.evaluation import PreviewError, content_type_for, preview
 from bridge.sources.base import PayloadInvalid
 
 SAMPLES = Path(__file__).parents[1] / "fixtures" / "samples"
