@@ -71,11 +71,12 @@ def as_text(result: dict[str, Any]) -> str:
     lines.append(f"event  {event['kind']} (id {event['external_id'] or 'none'})")
     lines.append("")
     for rule in result["rules"]:
-        verdict = "ERROR" if rule["error"] else ("MATCH" if rule["matched"] else "no")
+        verdict = {"error": "ERROR", "task": "MATCH"}.get(rule.get("verdict", ""), "no")
         lines.append(f"[{verdict}] {rule['rule']}")
         lines += [f"    - {reason}" for reason in rule["reasons"]]
         if rule["error"]:
             lines.append(f"    ! {rule['error']}")
+        lines += [f"    ? {warning}" for warning in rule.get("warnings", [])]
         task = rule.get("task")
         if task:
             lines.append(f"    task: {task['name']!r}, due {task['due']} ({task['due_utc']} UTC)")

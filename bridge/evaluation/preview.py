@@ -16,6 +16,7 @@ from bridge.evaluation.calls import planned_calls
 from bridge.evaluation.verdicts import RuleVerdict, evaluate_event, summary
 from bridge.events import Event
 from bridge.rules.due import to_ivvy_utc
+from bridge.rules.names import available_names
 from bridge.rules.plan import TaskPlan
 from bridge.rules.rule import Rule
 from bridge.rules.templates import TemplateRenderError
@@ -82,6 +83,7 @@ def preview_event(config: Config, event: Event, now: datetime) -> dict[str, Any]
         "source_type": event.source_type,
         "event": event.to_json(),
         "timezone": calendar.tz_name,
+        "names": available_names(context),
         "rules": rules,
         "calls": calls,
         "summary": summary(verdicts),

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from bridge.evaluation.checks import plan_problem
+from bridge.evaluation.warnings import rule_warnings
 from bridge.events import Event
 from bridge.rules.calendar import BusinessCalendar
 from bridge.rules.engine import Lookups, evaluate
@@ -70,12 +71,21 @@ def evaluate_event(
     outcomes = evaluate(
         event, chosen, now=now, calendar=calendar or config.calendar(), lookups=lookups
     )
-    return [_verdict(outcome) for outcome in outcomes]
+    context = event.context()
+    return [
+        _verdict(outcome, rule_warnings(rule, event, context))
+        for rule, outcome in zip(chosen, outcomes, strict=True)
+    ]
 
 
-def _verdict(outcome: RuleOutcome) -> RuleVerdict:
+def _verdict(outcome: RuleOutcome, warnings: tuple[str, ...]) -> RuleVerdict:
     verdict = RuleVerdict(
-        outcome.rule, outcome.matched, tuple(outcome.reasons), outcome.plan, outcome.error
+        outcome.rule,
+        outcome.matched,
+        tuple(outcome.reasons),
+        outcome.plan,
+        outcome.error,
+        warnings,
     )
     if outcome.plan is not None:
         problem = plan_problem(outcome.plan)

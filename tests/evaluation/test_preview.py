@@ -185,6 +185,7 @@ def test_company_by_name_new_lead_and_errors(config: Config) -> None:
     rules = {r["rule"]: r for r in result["rules"]}
     assert (
         rules["birthday"]["error"] == "the company name rendered empty, so no company can be found"
+        " (answers.company: not in this event)"
     )
     assert "calls" not in rules["birthday"]
     calls = [(c["call"], c["body"]) for c in rules["needs-phone"]["calls"]]

@@ -251,8 +251,13 @@ def test_matched_rules_that_cannot_make_a_task_report_an_error(typeform_event: E
     outcomes = evaluate(typeform_event, rules(ERROR_RULES), now=NOW, calendar=CALENDAR)
     errors = {o.rule: o.error for o in outcomes}
     assert all(o.matched for o in outcomes)
-    assert errors["needs-email"] == ("no email in the event, so no contact can be found or created")
-    assert errors["empty-name"] == "the task name '{{ answers.nothing }}' rendered empty"
+    assert errors["needs-email"] == (
+        "no email in the event, so no contact can be found or created "
+        "(answers.work_email: not in this event)"
+    )
+    assert errors["empty-name"] == (
+        "the task name '{{ answers.nothing }}' rendered empty (answers.nothing: not in this event)"
+    )
     assert errors["bad-base"] is not None
     assert errors["bad-base"].startswith(
         "due date '+1 day from {{ answers.readable_ref_long_text }}': "

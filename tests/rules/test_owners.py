@@ -197,12 +197,13 @@ def test_new_lead_contact_can_be_configured() -> None:
                 }
             },
             CONTEXT,
-            "the new lead's name rendered empty",
+            "the new lead's name rendered empty (answers.nope: not in this event)",
         ),
         (
             {"lead": {"id": "{{ data.lead_id }}"}},
             CONTEXT,
-            "the lead id rendered empty from '{{ data.lead_id }}'",
+            "the lead id rendered empty from '{{ data.lead_id }}' "
+            "(data.lead_id: not in this event)",
         ),
         (
             {"lead": {"id": "{{ answers.company }}"}},
@@ -217,7 +218,8 @@ def test_new_lead_contact_can_be_configured() -> None:
         (
             {"opportunity": {"id": "{{ data.id }}", "venue": "{{ data.venue }}"}},
             CONTEXT,
-            "the opportunity's venue id rendered empty",
+            "the opportunity's venue id rendered empty "
+            "(data.venue: not in this event; did you mean data.venueId?)",
         ),
         (
             {"company": {"id": "0"}},
@@ -227,7 +229,8 @@ def test_new_lead_contact_can_be_configured() -> None:
         (
             {"company": {"name": "{{ answers.business }}"}},
             CONTEXT,
-            "the company name rendered empty, so no company can be found",
+            "the company name rendered empty, so no company can be found "
+            "(answers.business: not in this event)",
         ),
     ],
 )
