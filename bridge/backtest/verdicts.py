@@ -1,9 +1,9 @@
 """The seam between a backtest and the rules: one stored event in, one verdict per rule out.
 
-Backtest and preview must agree with the worker.  Everything a backtest knows about a
-rule's outcome comes through :class:`Evaluator`, so switching to the shared evaluation
-changes this module only.  Nothing here calls iVvy: a venue's own timezone is not looked
-up (the account's calendar is used, as preview does).
+Backtest, preview and the worker give the same verdicts: each comes from the one
+evaluation (``bridge.evaluation.evaluate_event``), with ``now`` the event's arrival as the
+worker runs it.  Nothing here calls iVvy: a venue's own timezone is not looked up (the
+account's calendar is used, as preview does).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bridge.config import Config
+from bridge.evaluation import evaluate_event
 from bridge.events import Event
 from bridge.rules.due import to_ivvy_utc
-from bridge.rules.engine import evaluate
 
 VerdictKind = Literal["task", "error", "no_match"]
 
@@ -45,24 +45,16 @@ class Evaluator:
 
     def verdicts(self, event: Event) -> list[Verdict]:
         """Each rule's verdict on ``event``, evaluated as of when it arrived."""
-        outcomes = evaluate(event, self.config.rules, now=event.received_at, calendar=self.calendar)
         found: list[Verdict] = []
-        for outcome in outcomes:
-            reasons = tuple(outcome.reasons)
-            if not outcome.matched:
-                found.append(Verdict(outcome.rule, "no_match", reasons))
-            elif outcome.error or outcome.plan is None:
-                error = outcome.error or "the rule produced no task"
-                found.append(Verdict(outcome.rule, "error", reasons, error=error))
+        for verdict in evaluate_event(
+            self.config, event, event.received_at, calendar=self.calendar
+        ):
+            if verdict.kind == "no_match":
+                found.append(Verdict(verdict.rule, "no_match", verdict.reasons))
+            elif verdict.kind == "error" or verdict.plan is None:
+                error = verdict.error or "the rule produced no task"
+                found.append(Verdict(verdict.rule, "error", verdict.reasons, error=error))
             else:
-                plan = outcome.plan
-                found.append(
-                    Verdict(
-                        outcome.rule,
-                        "task",
-                        reasons,
-                        task_name=plan.name,
-                        due_utc=to_ivvy_utc(plan.due),
-                    )
-                )
+                due = to_ivvy_utc(verdict.plan.due)
+                found.append(Verdict(verdict.rule, "task", verdict.reasons, verdict.plan.name, due))
         return found

@@ -1,7 +1,8 @@
 """Templates in rules: sandboxed Jinja2 over an event's context, compiled once at load.
 
-A missing field renders empty (``{{ answers.nope.deeper }}`` too), ``default`` works
-(``{{ phone | default('no phone given') }}``), nothing is HTML-escaped, and reaching
+A field the event lacks is undefined: it renders empty (``{{ answers.nope.deeper }}`` too),
+``default`` applies (``{{ phone | default('no phone given') }}``) and ``is defined`` is
+false; an empty string the sender sent stays an empty string.  Nothing is HTML-escaped; reaching
 for unsafe attributes (``{{ ''.__class__ }}``) is refused with :class:`TemplateRenderError`.
 """
 

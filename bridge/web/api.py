@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, request
 from marshmallow import Schema, ValidationError
 
 from bridge.backtest import backtest
-from bridge.rules.preview import PreviewError, preview
+from bridge.evaluation import PreviewError, preview
 from bridge.sources.base import PayloadInvalid
 from bridge.sources.decoding import UnsafeJSON, decode_json
 from bridge.store import queries

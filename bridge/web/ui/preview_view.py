@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import abort, render_template, request
 
-from bridge.rules.preview import PreviewError, preview
+from bridge.evaluation import PreviewError, preview
 from bridge.sources.base import PayloadInvalid
 from bridge.store import page_queries
 from bridge.web.runtime_access import runtime

@@ -31,6 +31,7 @@ from bridge.web.ui.backtest_view import backtest_page
 from bridge.web.ui.charts import circuit_lines, queue_chart, source_chart
 from bridge.web.ui.explain import (
     RuleExplanation,
+    event_names,
     explain_rules,
     redact_rows,
     redactor_for,
@@ -146,6 +147,7 @@ def event_page(event_id: str) -> str:
         data_json=_pretty(found["event"], "data"),
         previous_json=_pretty(found["event"], "previous_data"),
         explanations=_explanations(found["event"]),
+        names=_names(found["event"]),
         rules_changed=found["rules_digest"] not in (None, rt.config.rules_digest),
         deliveries=deliveries,
         jobs=redact_rows(found["jobs"], redact),
@@ -162,6 +164,14 @@ def _explanations(stored: dict[str, Any] | None) -> list[RuleExplanation] | None
     except Exception as exc:  # an event stored by an older version may not load any more
         log.warning("rules could not be re-run", extra={"error_type": type(exc).__name__})
         return None
+
+
+def _names(stored: dict[str, Any] | None) -> list[str]:
+    try:
+        return event_names(stored)
+    except Exception as exc:  # as _explanations: an old stored event may not load any more
+        log.warning("names could not be listed", extra={"error_type": type(exc).__name__})
+        return []
 
 
 def _pretty(stored: dict[str, Any] | None, key: str) -> str:
