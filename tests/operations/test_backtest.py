@@ -7,10 +7,13 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bridge.backtest import Report, backtest
+from bridge.evaluation import preview
+from bridge.store import page_queries
 from bridge.store.backtest_reads import recent_runs
 from bridge.store.tables import attempts, deliveries, events, jobs
 from tests.operations.bridge_under_test import Bridge, enquiry, rule
@@ -187,3 +190,43 @@ def test_the_command_reports_per_rule_and_the_differences(bridge: Bridge, tmp_pa
 
     assert rows(bridge) == before
     assert list(cwd.iterdir()) == []
+
+
+def test_backtest_and_preview_give_the_same_verdicts(bridge: Bridge) -> None:
+    ingest_and_deliver(bridge)
+    changed = bridge.runtime(
+        bridge.config("v2", RENAMED + WEDDING_OR_CONFERENCE + LEAD_BY_ID)
+    ).config
+    report = backtest(changed, "website", recent_runs(bridge.engine, "website", 50), 50)
+    for run in report.runs:
+        stored = page_queries.stored_body(bridge.engine, run["event"])
+        assert stored is not None
+        arrived = datetime.fromisoformat(run["received_at"])
+        previewed = preview(changed, "website", stored.body, stored.content_type, arrived)
+        expected = [
+            {"rule": r["rule"], "verdict": "error", "error": r["error"]}
+            if r["error"]
+            else {
+                "rule": r["rule"],
+                "verdict": "task",
+                "task": r["task"]["name"],
+                "due_utc": r["task"]["due_utc"],
+            }
+            for r in previewed["rules"]
+            if r["matched"]
+        ]
+        assert run["rules"] == expected
+    assert {v["verdict"] for run in report.runs for v in run["rules"]} == {"task", "error"}
+
+
+def test_invalid_and_unsettled_events_are_counted_not_compared(bridge: Bridge) -> None:
+    in_force, _ = ingest_and_deliver(bridge)
+    status, _ = bridge.post(in_force, b'{"not": json')
+    assert status == 400  # kept as an invalid event
+    waiting = bridge.receive(in_force, {**enquiry(9), "event_type": "wedding"})  # no worker yet
+    report = backtest(in_force.config, "website", recent_runs(bridge.engine, "website", 50), 50)
+    assert (report.invalid, report.unsettled, report.evaluated) == (1, 1, 5)
+    assert report.runs[0]["event"] == waiting and report.runs[0]["state"] == "received"
+    assert waiting not in {d.event_id for d in report.differences}
+    assert counts(report)["wedding"] == (3, 3, 0, 0)
+    assert report.summary.endswith("(1 invalid, 1 not settled, not compared)")
