@@ -25,6 +25,8 @@ class RuleTally:
     tasks: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     differences: int = 0
+    # Names the rule reads that matched events lack ("guest: not in this event; ...").
+    warnings: Counter[str] = field(default_factory=Counter)
 
     def to_json(self) -> dict[str, Any]:
         """The tally as JSON; errors most frequent first."""
@@ -36,6 +38,10 @@ class RuleTally:
             "differences": self.differences,
             "error_counts": [
                 {"error": error, "count": count} for error, count in self.errors.most_common()
+            ],
+            "warning_counts": [
+                {"warning": warning, "count": count}
+                for warning, count in self.warnings.most_common()
             ],
         }
 
@@ -171,6 +177,8 @@ def _tally(report: Report, run: StoredRun, verdicts: list[Verdict]) -> None:
             tally.tasks += 1
         if verdict.kind == "error" and verdict.error:
             tally.errors[verdict.error] += 1
+        if verdict.kind != "no_match":
+            tally.warnings.update(verdict.warnings)
         then = then_for(run, verdict.rule)
         said = difference(verdict, then)
         if said is not None:

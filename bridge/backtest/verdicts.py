@@ -8,7 +8,7 @@ account's calendar is used, as preview does).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from bridge.config import Config
@@ -29,6 +29,7 @@ class Verdict:
     task_name: str | None = None
     due_utc: str | None = None
     error: str | None = None
+    warnings: tuple[str, ...] = ()  # names the rule reads that the event lacks
 
 
 class Evaluator:
@@ -46,15 +47,15 @@ class Evaluator:
     def verdicts(self, event: Event) -> list[Verdict]:
         """Each rule's verdict on ``event``, evaluated as of when it arrived."""
         found: list[Verdict] = []
-        for verdict in evaluate_event(
-            self.config, event, event.received_at, calendar=self.calendar
-        ):
+        arrived = event.received_at
+        for verdict in evaluate_event(self.config, event, arrived, calendar=self.calendar):
+            base = Verdict(verdict.rule, "no_match", verdict.reasons, warnings=verdict.warnings)
             if verdict.kind == "no_match":
-                found.append(Verdict(verdict.rule, "no_match", verdict.reasons))
+                found.append(base)
             elif verdict.kind == "error" or verdict.plan is None:
                 error = verdict.error or "the rule produced no task"
-                found.append(Verdict(verdict.rule, "error", verdict.reasons, error=error))
+                found.append(replace(base, kind="error", error=error))
             else:
-                due = to_ivvy_utc(verdict.plan.due)
-                found.append(Verdict(verdict.rule, "task", verdict.reasons, verdict.plan.name, due))
+                name, due = verdict.plan.name, to_ivvy_utc(verdict.plan.due)
+                found.append(replace(base, kind="task", task_name=name, due_utc=due))
         return found

@@ -9,7 +9,7 @@ from typing import Any
 
 from bridge.backtest import Report, backtest
 from bridge.config import ConfigError, load_config
-from bridge.settings import Settings
+from bridge.settings import Settings, config_path
 from bridge.store.backtest_reads import MAX_LAST, recent_runs
 from bridge.store.diagnose import open_existing
 
@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the report; 0 unless a rule would hit an error (or the backtest cannot run)."""
     settings = Settings.from_env()
-    path = args.config or settings.config_path
+    path = config_path(args.config)
     if not 1 <= args.last <= MAX_LAST:
         return _fail(f"--last must be between 1 and {MAX_LAST}")
     try:
@@ -84,6 +84,9 @@ def as_text(report: Report) -> str:
             f"{sum(tally.errors.values()):>6} {tally.differences:>6}"
         )
         lines += [f"    {count} x {error}" for error, count in tally.errors.most_common()]
+        lines += [
+            f"    {count} x warning: {warning}" for warning, count in tally.warnings.most_common()
+        ]
     if report.differences:
         lines += ["", "differences from what happened:"]
         lines += [_difference_line(d.to_json()) for d in report.differences]

@@ -30,6 +30,10 @@ WEDDING = """
       due: "+1 business day at 09:00"
 """
 WEDDING_OR_CONFERENCE = WEDDING.replace("in: [wedding]", "in: [wedding, conference]")
+# Reads a name no enquiry has: a warning on each event it matches.
+WITH_A_TYPO = WEDDING_OR_CONFERENCE.replace(
+    '      due: "+1', '      description: "For {{ mesage }}"\n      due: "+1'
+)
 # The task's name changes: every task it made would now differ.
 RENAMED = rule("website-enquiry").replace('"website-enquiry: call', '"website-enquiry: phone')
 # The lead id renders empty on every event: an error on each.
@@ -82,9 +86,7 @@ def test_a_changed_config_counted_per_rule_and_set_against_what_happened(
     }
     assert all("then it failed" in d.summary for d in same.differences)
 
-    changed = bridge.runtime(
-        bridge.config("v2", RENAMED + WEDDING_OR_CONFERENCE + LEAD_BY_ID)
-    ).config
+    changed = bridge.runtime(bridge.config("v2", RENAMED + WITH_A_TYPO + LEAD_BY_ID)).config
     before = rows(bridge)
     report = backtest(changed, "website", recent_runs(bridge.engine, "website", 50), 50)
     assert counts(report) == {
@@ -105,6 +107,9 @@ def test_a_changed_config_counted_per_rule_and_set_against_what_happened(
     assert conference.event_id == ids[1]
     assert all("rendered empty" in s and "did not match" in s for s in by_rule["lead-by-id"])
     assert report.tallies["lead-by-id"].errors.most_common(1)[0][1] == 4
+    [(warning, times)] = report.tallies["wedding"].warnings.most_common()
+    assert times == 3 and warning.startswith("mesage: not in this event") and "message" in warning
+    assert report.to_json()["rules"][1]["warning_counts"] == [{"warning": warning, "count": 3}]
 
     # The last N: the newest events only.
     newest = backtest(changed, "website", recent_runs(bridge.engine, "website", 2), 2)

@@ -37,6 +37,8 @@ def _redacted(report: dict[str, Any], redact: Redactor) -> dict[str, Any]:
     for tally in report["rules"]:
         for entry in tally["error_counts"]:
             entry["error"] = redact(entry["error"])
+        for entry in tally["warning_counts"]:
+            entry["warning"] = redact(entry["warning"])
     for found in report["differences"]:
         found["summary"] = redact(found["summary"])
     for run in report["runs"]:
