@@ -93,3 +93,11 @@ def test_the_worker_sees_the_same_names(
     assert task["name"] == "Call Tom Unknown (150 guests)"
     assert task["description"].startswith("opp 2665; defined: False; from website")
     bench.engine.dispose()
+
+
+def test_a_null_renders_empty_not_none(config: Config) -> None:
+    # Found while writing the property test: {{ data.ownerUser.id }} of a null rendered 'None',
+    # which the worker then looked up as a user's name.
+    (verdict,) = evaluate_event(config, _event(config, {**FORM, "last_name": None}), NOW)
+    assert verdict.plan is not None
+    assert verdict.plan.name == "Call Tom  (150 guests)"

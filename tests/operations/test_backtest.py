@@ -235,3 +235,30 @@ def test_invalid_and_unsettled_events_are_counted_not_compared(bridge: Bridge) -
     assert waiting not in {d.event_id for d in report.differences}
     assert counts(report)["wedding"] == (3, 3, 0, 0)
     assert report.summary.endswith("(1 invalid, 1 not settled, not compared)")
+
+
+def test_the_readme_command_runs_as_written(bridge: Bridge, tmp_path: Path) -> None:
+    ingest_and_deliver(bridge)
+    section = (REPO / "README.md").read_text().split("### Backtest\n", 1)[1].split("\n## ", 1)[0]
+    [command] = [line for line in section.splitlines() if line.startswith("bridge backtest ")]
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BRIDGE_CONFIG")}
+    env.update(
+        DATABASE_URL=bridge.database_url,
+        PYTHONPATH=str(REPO),
+        IVVY_API_KEY="key",
+        IVVY_API_SECRET="secret",
+        WEBSITE_FORM_TOKEN="token",
+        TYPEFORM_SECRET="secret",
+        CALENDLY_SIGNING_KEY="key",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bridge.cli", *command.split()[1:]],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stderr == ""
+    assert done.stdout.startswith("backtest of website: the last 50 events, rules of examples/")
+    assert done.stdout.splitlines()[-1].startswith("4 events of website: ")
