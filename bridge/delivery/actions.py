@@ -15,6 +15,7 @@ deliveries are ever acted on.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,12 +39,16 @@ from bridge.store.task_actions import (
     TaskRef,
     claim_open_task,
     delivery_task,
+    lock_task,
     open_tasks,
     set_task_status,
+    unlock_task,
 )
 from bridge.task_status import TaskStatus
 
 TASK_NOT_FOUND = 24392  # addOrUpdateTask: the task id does not exist (deleted in iVvy)
+LOCK_SECONDS = 60.0  # a task's lock when the run holds no lease (tests stepping a worker)
+LOCK_WAIT_SECONDS = 5.0  # how long a run waits for another's change to a task, then retries
 
 
 class WaitForTask(Exception):
@@ -164,6 +169,25 @@ class TaskActor:
         record = self.store.get_or_new(event_id, rule, ref, action)
         if record.state in (ActionState.DONE, ActionState.SKIPPED, ActionState.FAILED):
             return record
+        holder = f"{event_id} {rule}"
+        self._lock(ref, holder, lease)
+        try:
+            return self._apply(record, ref, changes, lease)
+        finally:
+            unlock_task(self.engine, ref.delivery_id, holder)
+
+    def _lock(self, ref: TaskRef, holder: str, lease: Lease | None) -> None:
+        seconds = lease.seconds if lease is not None else LOCK_SECONDS
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while not lock_task(self.engine, ref.delivery_id, holder, self.clock(), seconds):
+            if time.monotonic() > deadline:
+                raise WaitForTask(f"another event is changing task {ref.task_id}")
+            time.sleep(0.05)
+
+    def _apply(
+        self, record: ActionRecord, ref: TaskRef, changes: TaskChanges, lease: Lease | None
+    ) -> ActionRecord:
+        event_id, rule = record.event_id, record.rule
         current = self._read(ref)
         if current is None:
             return self._end(record, ActionState.SKIPPED, "the task is no longer in iVvy")

@@ -139,6 +139,9 @@ deliveries = Table(
     Column("task_key", String(255)),
     Column("task_status", Integer),
     Column("open_task_of", Integer),
+    # Who is changing the task now (read, then write the whole description), and until when.
+    Column("task_locked_by", String(160)),
+    Column("task_locked_until", UTCDateTime()),
     UniqueConstraint("event_id", "rule"),
     Index("ix_deliveries_updated", "updated_at"),  # the overview's tasks per hour
     Index("ix_deliveries_rule_task_key", "rule", "task_key"),

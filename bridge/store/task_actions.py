@@ -125,6 +125,36 @@ def set_task_status(engine: Engine, delivery_id: int, status: int, now: datetime
         )
 
 
+def lock_task(engine: Engine, delivery_id: int, holder: str, now: datetime, seconds: float) -> bool:
+    """Take the task of ``delivery_id`` for ``holder`` until ``now + seconds``; False if taken.
+
+    An action reads the task and sends a whole new description: two at once would each drop
+    the other's line.  The lock is a column with an expiry, so a killed worker's lock lapses.
+    """
+    free = or_(
+        deliveries.c.task_locked_by.is_(None),
+        deliveries.c.task_locked_by == holder,
+        deliveries.c.task_locked_until < now,
+    )
+    with transaction(engine, durable=False) as conn:
+        taken = conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id, free)
+            .values(task_locked_by=holder, task_locked_until=now + timedelta(seconds=seconds))
+        )
+    return taken.rowcount == 1
+
+
+def unlock_task(engine: Engine, delivery_id: int, holder: str) -> None:
+    """Let go of the task's lock (nothing if another holder has it by now)."""
+    with transaction(engine, durable=False) as conn:
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id, deliveries.c.task_locked_by == holder)
+            .values(task_locked_by=None, task_locked_until=None)
+        )
+
+
 def delivery_task(engine: Engine, delivery_id: int) -> tuple[str, TaskRef | None]:
     """A delivery's state, and its task once created (None before, or when it is gone)."""
     query = select(

@@ -5,7 +5,9 @@ in, and, for an event that updated its key's open task instead of creating one, 
 whose task that is.  task_actions holds one row per (event, rule, task) an action touched, the
 unit of "applied once".  task_keys holds one row per (rule, key) of an ``update_open`` rule:
 the delivery whose task is the key's open one, locked while two events decide which of them
-creates it.
+creates it.  task_locked_by/until on deliveries: while one run reads a task, computes its new
+description and sends it, no other run changes that task (a lock with an expiry, not a
+transaction held open across HTTP calls).
 
 Revision ID: 0005
 Revises: 0004
@@ -29,6 +31,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("task_key", sa.String(length=255), nullable=True))
         batch.add_column(sa.Column("task_status", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("open_task_of", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("task_locked_by", sa.String(length=160), nullable=True))
+        batch.add_column(sa.Column("task_locked_until", UTCDateTime(), nullable=True))
     op.create_index("ix_deliveries_rule_task_key", "deliveries", ["rule", "task_key"])
     op.create_index("ix_deliveries_owner_id", "deliveries", ["owner_id"])
     op.create_table(
@@ -74,6 +78,8 @@ def downgrade() -> None:
     op.drop_index("ix_deliveries_owner_id", table_name="deliveries")
     op.drop_index("ix_deliveries_rule_task_key", table_name="deliveries")
     with op.batch_alter_table("deliveries") as batch:
+        batch.drop_column("task_locked_until")
+        batch.drop_column("task_locked_by")
         batch.drop_column("open_task_of")
         batch.drop_column("task_status")
         batch.drop_column("task_key")
