@@ -308,3 +308,42 @@ def test_the_key_of_another_email_makes_its_own_task(bench: Bench) -> None:
     post(bench, "form", email="bo@example.org", first_name="Bo", last_name="Ng", message="b")
     run(bench)
     assert len(bench.listing("tasks")) == 2
+
+
+def test_the_event_pages_show_what_later_events_did_to_a_task(bench: Bench) -> None:
+    import base64
+    from dataclasses import replace
+
+    from bridge import create_app
+    from bridge.runtime import Runtime
+
+    booked = post(bench, "booked", {"id": 7, "name": "Gala"})
+    run(bench)
+    task_id = delivered(bench, booked)["task_id"]
+    bench.clock.advance(60)
+    moved = post(bench, "moved", {"id": 7, "room": "the Harbour Room"})
+    bench.clock.advance(60)
+    cancel = post(bench, "cancelled", {"id": 7})
+    run(bench)
+    runtime = Runtime(
+        settings=replace(bench.runtime.settings, admin_token="page-token"),
+        config=bench.runtime.config,
+        clock=bench.clock,
+    )
+    auth = {"Authorization": "Basic " + base64.b64encode(b"ops:page-token").decode()}
+    web = create_app(runtime=runtime).test_client()
+
+    page = web.get(f"/events/{booked}", headers=auth)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Changed later" in html
+    changed = html[html.index("Changed later") :]
+    assert changed.index(moved) < changed.index(cancel)  # in the order they came
+    assert "<strong>update</strong>" in changed and "<strong>cancel</strong>" in changed
+    assert "priority: high" in changed and "status: Cancelled" in changed
+    assert "a line added: Moved to the Harbour Room." in changed
+
+    acting = web.get(f"/events/{cancel}", headers=auth).get_data(as_text=True)
+    assert "Changes to earlier tasks" in acting
+    assert f'data-task="{task_id}"' in acting and f"/events/{booked}" in acting
+    assert "(was Not Started)" in acting
