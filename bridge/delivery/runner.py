@@ -16,10 +16,10 @@ from bridge.delivery.actions import ActionFailed, TaskActor, WaitForTask
 from bridge.delivery.directory import Directory
 from bridge.delivery.owner_records import OwnerUnavailable
 from bridge.delivery.tasks import TaskCreator
+from bridge.evaluation import evaluate_event
 from bridge.events import Event
 from bridge.ivvy.client import IvvyClient
 from bridge.ivvy.errors import IvvyError
-from bridge.rules.engine import evaluate
 from bridge.rules.task_schema import TaskPayloadInvalid
 from bridge.store.deliveries import DeliveryConflict, DeliveryRecord, DeliveryStore
 from bridge.store.events import event_payload, event_write
@@ -140,10 +140,12 @@ class JobRunner:
         event = Event.from_json(payload)
         run.source, run.received_at = event.source, event.received_at
         rules, digest = self._rules(job, first_digest)
-        outcomes = evaluate(
+        # The one evaluation preview runs too: a verdict's error is this run's failure.
+        outcomes = evaluate_event(
+            self.config,
             event,
-            rules,
-            now=event.received_at,  # due dates count from when the event arrived, on every retry
+            event.received_at,  # due dates count from when the event arrived, on every retry
+            rules=rules,
             calendar=self.calendar,
             lookups=self.lookups,
         )

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import Schema, ValidationError
 
-from bridge.rules.preview import PreviewError, preview
+from bridge.evaluation import PreviewError, preview
 from bridge.sources.base import PayloadInvalid
 from bridge.sources.decoding import UnsafeJSON, decode_json
 from bridge.store import queries

@@ -20,8 +20,8 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
+from bridge.evaluation import PreviewError, preview
 from bridge.logs import Redactor
-from bridge.rules.preview import PreviewError, preview
 from bridge.sources.base import PayloadInvalid
 from bridge.store import page_queries, queries
 from bridge.store.history import SPANS, load_history
@@ -32,6 +32,7 @@ from bridge.web.runtime_access import runtime
 from bridge.web.ui.charts import circuit_lines, queue_chart, source_chart
 from bridge.web.ui.explain import (
     RuleExplanation,
+    event_names,
     explain_rules,
     redact_rows,
     redactor_for,
@@ -159,6 +160,7 @@ def event_page(event_id: str) -> str:
         data_json=_pretty(found["event"], "data"),
         previous_json=_pretty(found["event"], "previous_data"),
         explanations=_explanations(found["event"]),
+        names=_names(found["event"]),
         rules_changed=found["rules_digest"] not in (None, rt.config.rules_digest),
         deliveries=deliveries,
         actions=actions,
@@ -199,6 +201,14 @@ def _explanations(stored: dict[str, Any] | None) -> list[RuleExplanation] | None
     except Exception as exc:  # an event stored by an older version may not load any more
         log.warning("rules could not be re-run", extra={"error_type": type(exc).__name__})
         return None
+
+
+def _names(stored: dict[str, Any] | None) -> list[str]:
+    try:
+        return event_names(stored)
+    except Exception as exc:  # as _explanations: an old stored event may not load any more
+        log.warning("names could not be listed", extra={"error_type": type(exc).__name__})
+        return []
 
 
 def _pretty(stored: dict[str, Any] | None, key: str) -> str:
