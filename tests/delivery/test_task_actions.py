@@ -347,3 +347,4 @@ def test_the_event_pages_show_what_later_events_did_to_a_task(bench: Bench) -> N
     assert "Changes to earlier tasks" in acting
     assert f'data-task="{task_id}"' in acting and f"/events/{booked}" in acting
     assert "(was Not Started)" in acting
+    assert "Action: <strong>cancel the open tasks of booking</strong>" in acting
