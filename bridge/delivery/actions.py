@@ -34,6 +34,7 @@ from bridge.store.queue import Lease
 from bridge.store.states import ActionState, DeliveryState
 from bridge.store.task_actions import (
     CLOSED,
+    TASK_GONE,
     ActionRecord,
     ActionStore,
     TaskRef,
@@ -190,13 +191,13 @@ class TaskActor:
         event_id, rule = record.event_id, record.rule
         current = self._read(ref)
         if current is None:
-            return self._end(record, ActionState.SKIPPED, "the task is no longer in iVvy")
+            return self._gone(record, ref)
         status = int(current.get("status") or 0)
         marker = marker_for(event_id, rule)
         if record.body is not None and _applied(record.body, current, marker):
             self._remember_status(ref, record.body)
             return self._end(record, ActionState.DONE)
-        if status in CLOSED:
+        if status in CLOSED:  # completed or cancelled by a person
             set_task_status(self.engine, ref.delivery_id, status, self.clock())
             label = TaskStatus(status).label.lower()
             return self._end(record, ActionState.SKIPPED, f"left alone: {label} in iVvy")
@@ -215,10 +216,15 @@ class TaskActor:
             if exc.retryable:
                 raise
             if exc.specific_code == TASK_NOT_FOUND:
-                return self._end(record, ActionState.SKIPPED, "the task is no longer in iVvy")
+                return self._gone(record, ref)
             return self._end(record, ActionState.FAILED, str(exc))
         self._remember_status(ref, body)
         return self._end(record, ActionState.DONE)
+
+    def _gone(self, record: ActionRecord, ref: TaskRef) -> ActionRecord:
+        """Deleted in iVvy: never selected again (update_open's key then makes a new task)."""
+        set_task_status(self.engine, ref.delivery_id, TASK_GONE, self.clock())
+        return self._end(record, ActionState.SKIPPED, "the task is no longer in iVvy")
 
     def _end(
         self, record: ActionRecord, state: ActionState, why: str | None = None

@@ -29,7 +29,9 @@ from bridge.store.states import ActionState, DeliveryState
 from bridge.store.tables import deliveries, events, task_actions, task_keys
 from bridge.task_status import TaskStatus
 
-CLOSED = (int(TaskStatus.CANCELLED), int(TaskStatus.COMPLETED))
+# Not an iVvy status: what task_status says of a task the bridge found deleted in iVvy.
+TASK_GONE = -1
+CLOSED = (int(TaskStatus.CANCELLED), int(TaskStatus.COMPLETED), TASK_GONE)
 _KEY_LENGTH = 255
 _UPDATE_ACTION = update(task_actions).where(task_actions.c.id == bindparam("p_id"))
 _INSERT_ACTION = {

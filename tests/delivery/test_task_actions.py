@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from bridge.events import Event
 from bridge.ivvy.client import IvvyClient
@@ -348,3 +349,34 @@ def test_the_event_pages_show_what_later_events_did_to_a_task(bench: Bench) -> N
     assert f'data-task="{task_id}"' in acting and f"/events/{booked}" in acting
     assert "(was Not Started)" in acting
     assert "Action: <strong>cancel the open tasks of booking</strong>" in acting
+
+
+def test_a_task_deleted_in_ivvy_is_skipped_and_its_key_gets_a_new_task(bench: Bench) -> None:
+    from bridge.ivvy.sandbox.state import packaged_seed
+
+    first = post(bench, "form", email="ana@example.org", first_name="Ana", last_name="Li",
+                 message="a")  # fmt: skip
+    run(bench)
+    gone = delivered(bench, first)["task_id"]
+    # Someone deletes it in iVvy (the sandbox seeded afresh: no tasks).
+    url = f"{bench.sandbox.url}/_sandbox/seed"
+    requests.post(url, json=packaged_seed(), timeout=5).raise_for_status()
+    bench.clock.advance(3600)
+    again = post(bench, "form", email="ana@example.org", first_name="Ana", last_name="Li",
+                 message="b")  # fmt: skip
+    run(bench)
+    (action,) = actions(bench, again)
+    assert (action["task_id"], action["state"]) == (gone, "skipped")
+    assert action["error"] == "the task is no longer in iVvy"
+    row = delivered(bench, again)
+    assert row["state"] == "done"  # created anew (the reseeded sandbox numbers tasks from 1)
+    (new,) = bench.listing("tasks")
+    assert new["id"] == row["task_id"] and new["description"].startswith("b\n")
+    # The next one updates the new task, not the deleted one.
+    bench.clock.advance(3600)
+    third = post(bench, "form", email="ana@example.org", first_name="Ana", last_name="Li",
+                 message="c")  # fmt: skip
+    run(bench)
+    assert delivered(bench, third)["open_task_of"] == row["id"]
+    (updated,) = bench.listing("tasks")
+    assert updated["description"].splitlines()[-1].startswith("Asked again: c [bridge")
