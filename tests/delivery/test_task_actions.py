@@ -380,3 +380,28 @@ def test_a_task_deleted_in_ivvy_is_skipped_and_its_key_gets_a_new_task(bench: Be
     assert delivered(bench, third)["open_task_of"] == row["id"]
     (updated,) = bench.listing("tasks")
     assert updated["description"].splitlines()[-1].startswith("Asked again: c [bridge")
+
+
+def test_pruning_an_event_takes_its_task_memory_with_it(bench: Bench) -> None:
+    from datetime import timedelta
+
+    from bridge.store.pruning import prune
+
+    post(bench, "form", email="ana@example.org", first_name="Ana", last_name="Li", message="a")
+    run(bench)
+    bench.clock.advance(3600)
+    post(bench, "form", email="ana@example.org", first_name="Ana", last_name="Li", message="b")
+    run(bench)
+    assert len(bench.rows("SELECT * FROM task_actions")) == 1
+    assert len(bench.rows("SELECT * FROM task_keys")) == 1
+    retention = bench.runtime.config.retention
+    later = bench.clock() + timedelta(days=retention.events_days + 1)
+    assert prune(bench.engine, retention, now=later)["events"] == 2
+    assert bench.rows("SELECT * FROM task_actions") == []
+    assert bench.rows("SELECT * FROM task_keys") == []
+    # The key's next event makes a task of its own.
+    bench.clock.set(later)
+    fresh = post(bench, "form", email="ana@example.org", first_name="Ana", last_name="Li",
+                 message="c")  # fmt: skip
+    run(bench)
+    assert delivered(bench, fresh)["state"] == "done"
