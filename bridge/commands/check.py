@@ -104,6 +104,9 @@ def summary(config: Config) -> str:
             lines.append(f"    owner  {rule.owner.describe()}")
         if rule.task is not None:
             lines.append(f"    due    {rule.task.due.text}")
+            if rule.task.key is not None:
+                open_ = ", its open task updated by later events" if rule.task.update_open else ""
+                lines.append(f"    key    {rule.task.key.source}{open_}")
         if rule.action is not None:
             lines.append(f"    does   {rule.action.describe()}")
     if not config.rules:

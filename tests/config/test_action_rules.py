@@ -166,3 +166,13 @@ def test_mistakes_name_file_line_and_path(
         load_config(path, env)
     line = text.count("\n", 0, text.index(anchor)) + 1
     assert f"bridge.yaml:{line} {message}" in str(caught.value)
+
+
+def test_check_prints_what_each_rule_does(write_config, env, valid_text, capsys) -> None:
+    from bridge.commands.check import summary
+
+    _, path = config_with(write_config, env, valid_text, ACTIONS)
+    out = summary(load_config(path, env))
+    assert "    key    {{ email }}, its open task updated by later events" in out
+    assert "    does   cancel the open tasks of enquiry by key booking-{{ raw.bookingId }}" in out
+    assert "    does   complete the open tasks of enquiry by the rule's owner" in out
