@@ -49,5 +49,9 @@ def check_payloads(config: Config, folder: Path, now: datetime) -> tuple[list[st
                 errors += 1
             elif rule.get("verdict") == "task":
                 lines.append(f"  rule {rule['rule']}: task {rule['task']['name']!r}")
+            elif rule.get("verdict") == "action":
+                action = rule["action"]
+                of = ", ".join(action["tasks_of"])
+                lines.append(f"  rule {rule['rule']}: {action['action']} the open tasks of {of}")
             lines += [f"  rule {rule['rule']}: warning: {w}" for w in rule.get("warnings", [])]
     return lines, errors

@@ -100,8 +100,15 @@ def summary(config: Config) -> str:
             on += ", kind " + ", ".join(trigger.kinds)
         lines.append(f"  {rule.name}")
         lines.append(f"    on     {on}{' (with conditions)' if rule.when is not None else ''}")
-        lines.append(f"    owner  {rule.owner.describe()}")
-        lines.append(f"    due    {rule.task.due.text}")
+        if rule.owner is not None:
+            lines.append(f"    owner  {rule.owner.describe()}")
+        if rule.task is not None:
+            lines.append(f"    due    {rule.task.due.text}")
+            if rule.task.key is not None:
+                open_ = ", its open task updated by later events" if rule.task.update_open else ""
+                lines.append(f"    key    {rule.task.key.source}{open_}")
+        if rule.action is not None:
+            lines.append(f"    does   {rule.action.describe()}")
     if not config.rules:
         lines.append("  (none: events are stored but no task is created)")
     return "\n".join(lines)
@@ -122,6 +129,8 @@ def task_problems(config: Config) -> list[str]:
     due = datetime(2030, 1, 7, 9, tzinfo=UTC)  # any valid moment: due dates depend on events
     for rule in config.rules:
         spec = rule.owner
+        if rule.task is None or spec is None:
+            continue  # an action: its addOrUpdateTask bodies carry only what it changes
         venue = PLACEHOLDER_ID if (spec.venue is not None or spec.key == "opportunity") else None
         owner = OwnerPlan(kind=spec.plan_kind, venue_id=venue)
         assignees = tuple(a if isinstance(a, int) else PLACEHOLDER_ID for a in rule.task.assignees)

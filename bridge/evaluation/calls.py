@@ -30,7 +30,7 @@ def planned_calls(plan: TaskPlan, venue: int | None, default_tz: str) -> list[di
     calls: list[dict[str, Any]] = []
     if venue is not None:
         calls.append(
-            _call(
+            call(
                 "venue",
                 "getVenueList",
                 {},
@@ -41,7 +41,7 @@ def planned_calls(plan: TaskPlan, venue: int | None, default_tz: str) -> list[di
     calls += _owner_calls(plan.owner)
     calls += _assignee_calls(plan)
     calls.append(
-        _call(
+        call(
             "crm",
             "addOrUpdateTask",
             task_body(plan),
@@ -51,7 +51,7 @@ def planned_calls(plan: TaskPlan, venue: int | None, default_tz: str) -> list[di
     return calls
 
 
-def _call(
+def call(
     namespace: str,
     action: str,
     body: dict[str, Any],
@@ -72,7 +72,7 @@ def _owner_calls(owner: OwnerPlan) -> list[dict[str, Any]]:
     if owner.kind == "company_name":
         body = {"filter": {"businessName": owner.business_name}}
         calls.append(
-            _call(
+            call(
                 "contact",
                 "getCompanyList",
                 body,
@@ -82,7 +82,7 @@ def _owner_calls(owner: OwnerPlan) -> list[dict[str, Any]]:
         )
     if owner.kind in ("contact_email", "new_lead"):
         calls.append(
-            _call(
+            call(
                 "contact",
                 "getContactList",
                 {"filter": {"email": owner.email}},
@@ -92,7 +92,7 @@ def _owner_calls(owner: OwnerPlan) -> list[dict[str, Any]]:
         )
         if owner.create_contact:
             calls.append(
-                _call(
+                call(
                     "contact",
                     "addOrUpdateContact",
                     dict(owner.contact_fields),
@@ -102,7 +102,7 @@ def _owner_calls(owner: OwnerPlan) -> list[dict[str, Any]]:
             )
     if owner.kind == "new_lead":
         lead = {**owner.lead_fields, "contactId": "<id of the contact found or created>"}
-        calls.append(_call("contact", "addOrUpdateLead", lead, purpose="create the lead"))
+        calls.append(call("contact", "addOrUpdateLead", lead, purpose="create the lead"))
     return calls
 
 
@@ -110,7 +110,7 @@ def _assignee_calls(plan: TaskPlan) -> list[dict[str, Any]]:
     if plan.assignee is None or all(isinstance(c, int) for c in plan.assignee.candidates):
         return []
     return [
-        _call(
+        call(
             "account",
             "getUserList",
             {},

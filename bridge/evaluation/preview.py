@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bridge.evaluation.action_calls import action_calls, action_json, update_open_calls
 from bridge.evaluation.calls import planned_calls
 from bridge.evaluation.verdicts import RuleVerdict, evaluate_event, summary
 from bridge.events import Event
@@ -109,6 +110,10 @@ def _verdict_json(
         "error": verdict.error,
         "warnings": list(verdict.warnings),
     }
+    if verdict.action is not None and verdict.error is None:
+        out["action"] = action_json(verdict.action)
+        out["calls"] = action_calls(verdict.action)
+        return out
     if verdict.plan is None:
         return out
     try:
@@ -117,6 +122,8 @@ def _verdict_json(
         venue = None  # the engine's plan used the default calendar as well
     out["task"] = task_json(verdict.plan)
     out["calls"] = planned_calls(verdict.plan, venue, default_tz)
+    if verdict.plan.update_open is not None:  # before the creation, which it may replace
+        out["calls"][-1:-1] = update_open_calls(verdict.plan)
     return out
 
 
@@ -131,6 +138,8 @@ def task_json(plan: TaskPlan) -> dict[str, Any]:
         "status": TaskStatus(plan.status).label if plan.status is not None else None,
         "assignee": list(plan.assignee.candidates) if plan.assignee else [],
         "owner": {k: v for k, v in dataclasses.asdict(plan.owner).items() if v not in (None, {})},
+        "key": plan.key,
+        "update_open": dataclasses.asdict(plan.update_open) if plan.update_open else None,
     }
 
 

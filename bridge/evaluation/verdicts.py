@@ -19,13 +19,13 @@ from bridge.evaluation.warnings import rule_warnings
 from bridge.events import Event
 from bridge.rules.calendar import BusinessCalendar
 from bridge.rules.engine import Lookups, evaluate
-from bridge.rules.plan import RuleOutcome, TaskPlan
+from bridge.rules.plan import ActionPlan, RuleOutcome, TaskPlan
 from bridge.rules.rule import Rule
 
 if TYPE_CHECKING:
     from bridge.config import Config
 
-VerdictKind = Literal["no_match", "task", "error"]
+VerdictKind = Literal["no_match", "task", "action", "error"]
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,19 @@ class RuleVerdict:
     plan: TaskPlan | None = None
     error: str | None = None
     warnings: tuple[str, ...] = ()
+    action: ActionPlan | None = None  # complete, cancel or update earlier tasks
 
     @property
     def kind(self) -> VerdictKind:
-        """``no_match``, ``task`` (the plan the worker sends) or ``error`` (what it records)."""
+        """``no_match``, ``task`` (the plan the worker sends), ``action`` (what it applies to
+        earlier tasks) or ``error`` (what it records)."""
         if not self.matched:
             return "no_match"
-        return "error" if self.error is not None or self.plan is None else "task"
+        if self.error is not None:
+            return "error"
+        if self.action is not None:
+            return "action"
+        return "error" if self.plan is None else "task"
 
 
 def evaluate_event(
@@ -86,6 +92,7 @@ def _verdict(outcome: RuleOutcome, warnings: tuple[str, ...]) -> RuleVerdict:
         outcome.plan,
         outcome.error,
         warnings,
+        outcome.action,
     )
     if outcome.plan is not None:
         problem = plan_problem(outcome.plan)
@@ -98,9 +105,11 @@ def summary(verdicts: Sequence[RuleVerdict]) -> str:
     """``2 of 5 rules matched; 1 task would be created; 1 error``."""
     matched = [v for v in verdicts if v.matched]
     tasks = sum(1 for v in matched if v.kind == "task")
+    actions = sum(1 for v in matched if v.kind == "action")
     errors = sum(1 for v in matched if v.kind == "error")
+    acting = f"{actions} would act on earlier tasks; " if actions else ""
     return (
         f"{len(matched)} of {len(verdicts)} rules matched; "
-        f"{tasks} task{'s' if tasks != 1 else ''} would be created; "
+        f"{tasks} task{'s' if tasks != 1 else ''} would be created; {acting}"
         f"{errors} error{'s' if errors != 1 else ''}"
     )

@@ -12,22 +12,25 @@ from bridge.rules.templates import Template
 
 
 def rule_templates(rule: Rule) -> Iterator[Template]:
-    """Every template of ``rule``: task, due date base, assignees, venue and owner."""
-    task, owner = rule.task, rule.owner
-    candidates: list[Template | int | None] = [
-        task.name,
-        task.description,
-        task.due.base,
-        *task.assignees,
-        rule.venue,
-        owner.id,
-        owner.venue,
-        owner.email,
-        owner.business_name,
-        *owner.contact_fields.values(),
-        owner.lead_name,
-        owner.lead_description,
-    ]
+    """Every template of ``rule``: task (or action), due date base, assignees, venue, owner."""
+    task, owner, action = rule.task, rule.owner, rule.action
+    candidates: list[Template | int | None] = [rule.venue]
+    if task is not None:
+        candidates += [task.name, task.description, task.due.base, *task.assignees, task.key]
+    if action is not None:
+        due = action.due.base if action.due is not None else None
+        candidates += [action.key, action.name, action.description, action.append, due]
+        candidates += [*action.assignees]
+    if owner is not None:
+        candidates += [
+            owner.id,
+            owner.venue,
+            owner.email,
+            owner.business_name,
+            *owner.contact_fields.values(),
+            owner.lead_name,
+            owner.lead_description,
+        ]
     for candidate in candidates:
         if isinstance(candidate, Template):
             yield candidate

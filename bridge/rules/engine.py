@@ -17,7 +17,7 @@ from bridge.rules.calendar import BusinessCalendar
 from bridge.rules.due import DueExpressionError
 from bridge.rules.names import with_hints
 from bridge.rules.owner_spec import OwnerError
-from bridge.rules.plan import AssigneePlan, RuleOutcome, TaskPlan
+from bridge.rules.plan import ActionPlan, AssigneePlan, RuleOutcome, TaskPlan
 from bridge.rules.rule import Rule
 from bridge.rules.task_schema import (
     TaskPayloadInvalid,
@@ -83,18 +83,59 @@ def _evaluate_rule(
         if not condition.holds:
             return RuleOutcome(rule.name, False, reasons)
     try:
-        plan = build_plan(rule, context, now=now, calendar=calendars.for_rule(rule, context))
+        calendar = calendars.for_rule(rule, context)
+        if rule.action is not None:
+            action = build_action(rule, context, now=now, calendar=calendar)
+            return RuleOutcome(rule.name, True, reasons, action=action)
+        plan = build_plan(rule, context, now=now, calendar=calendar)
     except (PlanError, OwnerError) as exc:
         return RuleOutcome(rule.name, True, reasons, error=str(exc))
     return RuleOutcome(rule.name, True, reasons, plan=plan)
+
+
+def build_action(
+    rule: Rule, context: Mapping[str, Any], *, now: datetime, calendar: BusinessCalendar
+) -> ActionPlan:
+    """Render the rule's action on earlier tasks for one event."""
+    spec = rule.action
+    assert spec is not None
+    key = _render(rule, "key", spec.key, context) if spec.key is not None else None
+    if spec.key is not None and not key:
+        empty = f"the key {spec.key.source!r} rendered empty"
+        raise PlanError(with_hints(empty, spec.key, context))
+    owner = rule.owner.render(context, rule.name) if rule.owner is not None else None
+
+    def render(what: str, template: Template | None) -> str:
+        return _render(rule, what, template, context)
+
+    try:
+        changes = spec.changes(
+            render,
+            context,
+            now=now,
+            calendar=calendar,
+            assignee=_assignee(rule, spec.assignees, context),
+        )
+    except (DueExpressionError, TemplateRenderError) as exc:
+        raise PlanError(f"due date: {exc}") from exc
+    return ActionPlan(
+        rule=rule.name,
+        action=spec.action,
+        of_rules=spec.of_rules,
+        changes=changes,
+        key=key,
+        owner=owner,
+        within_days=spec.within_days,
+    )
 
 
 def build_plan(
     rule: Rule, context: Mapping[str, Any], *, now: datetime, calendar: BusinessCalendar
 ) -> TaskPlan:
     """Render the rule's task and owner for one event and check the task iVvy would get."""
-    task = rule.task
-    owner = rule.owner.render(context, rule.name)
+    task, spec = rule.task, rule.owner
+    assert task is not None and spec is not None, "a rule with a task has an owner"
+    owner = spec.render(context, rule.name)
     name = _render(rule, "task name", task.name, context)
     if not name:
         empty = f"the task name {task.name.source!r} rendered empty"
@@ -113,7 +154,13 @@ def build_plan(
         description=description,
         priority=task.priority,
         status=task.status,
-        assignee=_assignee(rule, context),
+        assignee=_assignee(rule, task.assignees, context),
+        key=_key(rule, task.key, context),
+        update_open=(
+            task.update_open.render(lambda what, t: _render(rule, what, t, context) or "")
+            if task.update_open is not None
+            else None
+        ),
     )
     try:
         build_task_payload(plan, placeholder_owner(owner), placeholder_user(plan))
@@ -131,13 +178,25 @@ def _render(rule: Rule, what: str, template: Template | None, context: Mapping[s
         raise PlanError(f"{what}: {exc}") from exc
 
 
-def _assignee(rule: Rule, context: Mapping[str, Any]) -> AssigneePlan | None:
+def _key(rule: Rule, template: Template | None, context: Mapping[str, Any]) -> str | None:
+    if template is None:
+        return None
+    key = _render(rule, "task key", template, context)
+    if not key:
+        empty = f"the task key {template.source!r} rendered empty"
+        raise PlanError(with_hints(empty, template, context))
+    return key
+
+
+def _assignee(
+    rule: Rule, assignees: tuple[int | Template, ...], context: Mapping[str, Any]
+) -> AssigneePlan | None:
     """User ids as ints, emails and names as text; an assignee that renders empty is an error.
 
     (It used to be skipped, and the task went to nobody without a word.)
     """
     candidates: list[int | str] = []
-    for item in rule.task.assignees:
+    for item in assignees:
         if isinstance(item, int):
             candidates.append(item)
             continue

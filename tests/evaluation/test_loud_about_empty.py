@@ -160,7 +160,8 @@ def test_check_runs_every_rule_on_the_example_payloads(
     out = capsys.readouterr().out
     for payload in (EXAMPLES / "payloads").glob("*.json"):
         assert f"{payload.name} → " in out
-    assert "website-enquiry.json → website: 1 of 6 rules matched; 1 task" in out
+    assert "website-enquiry.json → website: 1 of 10 rules matched; 1 task" in out
+    assert "rule booking-cancelled: cancel the open tasks of booking-confirmed" in out
     assert "ERROR" not in out
 
 
@@ -178,7 +179,7 @@ def test_check_fails_on_a_payload_a_rule_cannot_make_a_task_of(
     config = str(EXAMPLES / "bridge.yaml")
     assert main(["check", config, "--payloads", str(folder)]) == 1
     captured = capsys.readouterr()
-    assert "typeform-enquiry.json → typeform: 1 of 6 rules matched" in captured.out
+    assert "typeform-enquiry.json → typeform: 1 of 10 rules matched" in captured.out
     assert (
         "  rule website-enquiry: ERROR a new contact needs firstName and lastName, "
         "and the event has none"

@@ -137,6 +137,8 @@ def test_preview_shape_for_a_website_enquiry(config: Config) -> None:
                 "email": "jo@example.com",
             },
         },
+        "key": None,
+        "update_open": None,
     }
     assert result["calls"] == [
         {

@@ -29,6 +29,7 @@ class RuleExplanation:
     error: str | None
     task_name: str | None
     warnings: tuple[str, ...] = ()
+    action: str | None = None  # what a rule that acts on earlier tasks does, in words
 
 
 def explain_rules(config: Config, stored_event: dict[str, Any] | None) -> list[RuleExplanation]:
@@ -45,6 +46,11 @@ def explain_rules(config: Config, stored_event: dict[str, Any] | None) -> list[R
             o.error,
             o.plan.name if o.plan is not None else None,
             o.warnings,
+            (
+                f"{o.action.action} the open tasks of {', '.join(o.action.of_rules)}"
+                if o.action is not None
+                else None
+            ),
         )
         for o in outcomes
     ]

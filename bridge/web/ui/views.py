@@ -25,7 +25,8 @@ from bridge.logs import Redactor
 from bridge.store import page_queries, queries
 from bridge.store.history import SPANS, load_history
 from bridge.store.maintenance import ReplayRefused, dead_jobs, replay_event
-from bridge.store.states import ACTIVE_JOB_STATES
+from bridge.store.states import ACTIVE_JOB_STATES, DeliveryState
+from bridge.task_status import TaskStatus
 from bridge.web.runtime_access import runtime
 from bridge.web.ui.backtest_view import backtest_page
 from bridge.web.ui.charts import circuit_lines, queue_chart, source_chart
@@ -136,9 +137,17 @@ def event_page(event_id: str) -> str:
     redact = _redactor()
     found["last_error"] = redact(found["last_error"]) if found["last_error"] else None
     deliveries = redact_rows(found["deliveries"], redact)
+    changes = page_queries.task_changes(
+        rt.engine, [d["id"] for d in deliveries if d["state"] == DeliveryState.DONE]
+    )
     for delivery in deliveries:
         delivery["link"] = task_link(rt.config.ivvy.web_url, delivery["task_id"])
         delivery["task_json"] = json.dumps(delivery["task"], indent=2) if delivery["task"] else ""
+        later = redact_rows(changes.get(delivery["id"], []), redact)
+        delivery["changes"] = [_change(c) for c in later]
+    actions = [
+        _change(a) for a in redact_rows(page_queries.event_actions(rt.engine, event_id), redact)
+    ]
     active = [job for job in found["jobs"] if job["state"] in ACTIVE_JOB_STATES]
     return render_template(
         "event.html",
@@ -150,11 +159,35 @@ def event_page(event_id: str) -> str:
         names=_names(found["event"]),
         rules_changed=found["rules_digest"] not in (None, rt.config.rules_digest),
         deliveries=deliveries,
+        actions=actions,
         jobs=redact_rows(found["jobs"], redact),
         attempts=redact_rows(found["attempts"], redact),
         active_job=bool(active),
         timeline=event_timeline(found, ZoneInfo(rt.config.ivvy.timezone)),
     )
+
+
+def _change(row: dict[str, Any]) -> dict[str, Any]:
+    """An action on a task, in words: what it set (the body's fields, the description aside)."""
+    body = row.get("body") or {}
+    if isinstance(body, str):
+        body = json.loads(body)
+    shown = []
+    for name, value in body.items():
+        if name in ("id", "venueId"):
+            continue
+        if name == "status":
+            value = TaskStatus(int(value)).label
+        elif name == "description":
+            lines = str(value).splitlines()
+            value = f"a line added: {lines[-1]}" if lines else ""
+        shown.append(f"{name}: {value}")
+    before = row.get("status_before")
+    return {
+        **row,
+        "set": shown,
+        "before": TaskStatus(int(before)).label if before is not None else None,
+    }
 
 
 def _explanations(stored: dict[str, Any] | None) -> list[RuleExplanation] | None:
