@@ -77,12 +77,18 @@ def difference(verdict: Verdict | None, then: Then) -> str | None:
             return _task_changes(verdict, then)
         return f"would create {verdict.task_name!r}; then {then.words()}"
     if verdict.kind == "error":
-        if then.kind == "error" and then.error == verdict.error:
+        if then.kind == "error" and _same_error(then.error, verdict.error, verdict.rule):
             return None
         return f"would fail: {verdict.error}; then {then.words()}"
     if then.kind == "no_match":
         return None
     return f"would not match; then {then.words()}"
+
+
+def _same_error(then: str | None, now: str | None, rule: str) -> bool:
+    # Errors stored by earlier versions began with "rule <name>: "; the words after it count.
+    prefix = f"rule {rule}: "
+    return (then or "").removeprefix(prefix) == (now or "").removeprefix(prefix)
 
 
 def _task_changes(verdict: Verdict, then: Then) -> str | None:

@@ -34,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"the N newest events (50, at most {MAX_LAST})",
     )
     parser.add_argument(
-        "--config", metavar="FILE", help="the config to try (default $BRIDGE_CONFIG or bridge.yaml)"
+        "--config",
+        metavar="FILE",
+        help="the config to try (default $BRIDGE_CONFIG, else ./bridge.yaml)",
     )
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
     parser.set_defaults(func=run)

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from bridge.backtest import Report, backtest
+from bridge.backtest.compare import Then, difference
+from bridge.backtest.verdicts import Verdict
 from bridge.evaluation import preview
 from bridge.store import page_queries
 from bridge.store.backtest_reads import recent_runs
@@ -262,3 +264,17 @@ def test_the_readme_command_runs_as_written(bridge: Bridge, tmp_path: Path) -> N
     assert done.stderr == ""
     assert done.stdout.startswith("backtest of website: the last 50 events, rules of examples/")
     assert done.stdout.splitlines()[-1].startswith("4 events of website: ")
+
+
+def test_an_error_stored_in_older_words_is_the_same_error() -> None:
+    now = Verdict("opp", "error", error="the opportunity id rendered empty")
+    assert (
+        difference(now, Then("error", error="rule opp: the opportunity id rendered empty")) is None
+    )
+    other = Then("error", error="rule opp: the venue id rendered empty")
+    assert difference(now, other) == (
+        "would fail: the opportunity id rendered empty; then it failed: rule opp: the venue id "
+        "rendered empty"
+    )
+    assert difference(None, Then("no_match")) is None
+    assert difference(now, Then("pending")) is None
