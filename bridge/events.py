@@ -9,6 +9,21 @@ from typing import Any
 # Common fields a source fills when the sender's payload has them.  Rules and
 # templates can rely on these names whatever the sender was.
 COMMON_FIELDS = ("first_name", "last_name", "name", "email", "phone", "message")
+# Names every event has, whatever its source.  An answer with one of these keys is
+# reachable only as ``answers.<key>``: it never shadows them.
+EVENT_NAMES = (
+    "source",
+    "source_type",
+    "kind",
+    "subject",
+    "external_id",
+    "received_at",
+    "answers",
+    "data",
+    "previous_data",
+    "previousData",
+    "raw",
+)
 
 
 @dataclass(frozen=True)
@@ -34,13 +49,18 @@ class Event:
     raw: Any = None
 
     def context(self) -> dict[str, Any]:
-        """The mapping that conditions and templates see.
+        """The names conditions and templates see: one mapping for both.
 
-        Common fields sit at the top level (``email``, ``first_name``...), next
-        to ``answers``, ``data``, ``previous_data`` (alias ``previousData``),
-        ``raw``, ``source``, ``kind`` (alias ``subject``) and ``external_id``.
+        Every answer key sits at the top level under its own name (a form's
+        ``guests``, ``opportunity_id``), then the common fields the source found
+        (``email``, ``first_name``...) over them, then :data:`EVENT_NAMES` over
+        everything (an answer called ``source`` stays ``answers.source``).  A name
+        the event lacks is absent, never an empty string: a template's
+        ``default`` applies and ``is defined`` is false.
         """
-        ctx: dict[str, Any] = {name: "" for name in COMMON_FIELDS}
+        ctx: dict[str, Any] = {
+            key: value for key, value in self.answers.items() if key not in EVENT_NAMES
+        }
         ctx.update(self.fields)
         ctx.update(
             source=self.source,

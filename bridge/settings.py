@@ -8,6 +8,17 @@ from dataclasses import dataclass
 
 # A SQLite file beside the working directory; DATABASE_URL names any other database.
 DEFAULT_DATABASE_URL = "sqlite:///var/bridge.sqlite"
+# The config file when neither --config nor BRIDGE_CONFIG names one.
+DEFAULT_CONFIG_PATH = "bridge.yaml"
+
+
+def config_path(explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """Where every command finds its config: ``--config``, else BRIDGE_CONFIG, else bridge.yaml."""
+    env = os.environ if env is None else env
+    return explicit or env.get("BRIDGE_CONFIG") or DEFAULT_CONFIG_PATH
+
+
+CONFIG_HELP = "the config file (default $BRIDGE_CONFIG, else ./bridge.yaml)"
 
 
 class SettingsError(ValueError):
@@ -29,7 +40,7 @@ class Settings:
     """What the environment says: database, config file, admin token, limits."""
 
     database_url: str = DEFAULT_DATABASE_URL
-    config_path: str = "bridge.yaml"
+    config_path: str = DEFAULT_CONFIG_PATH
     admin_token: str | None = None
     max_body_bytes: int = 256 * 1024
     log_level: str = "INFO"
@@ -47,7 +58,7 @@ class Settings:
         env = os.environ if env is None else env
         return cls(
             database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
-            config_path=env.get("BRIDGE_CONFIG") or "bridge.yaml",
+            config_path=config_path(None, env),
             admin_token=env.get("BRIDGE_ADMIN_TOKEN") or None,
             max_body_bytes=_int(env, "BRIDGE_MAX_BODY_BYTES", 256 * 1024),
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from bridge.commands._payloads import check_payloads
 from bridge.config import Config, ConfigError, load_config
 from bridge.rules.plan import AssigneePlan, OwnerPlan, TaskPlan
 from bridge.rules.task_schema import (
@@ -18,6 +19,7 @@ from bridge.rules.task_schema import (
     placeholder_owner,
     placeholder_user,
 )
+from bridge.settings import config_path
 
 
 def register(subparsers: Any) -> None:
@@ -25,19 +27,27 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "check",
         help="validate the config file and list its sources and rules",
-        description="Validate the config file (FILE, else $BRIDGE_CONFIG) and list its sources "
+        description="Validate the config file (FILE or --config, else $BRIDGE_CONFIG, else "
+        "./bridge.yaml) and list its sources "
         "and rules. Exits 1 and prints every error, each with its file:line, if it is invalid.",
     )
     parser.add_argument("file", nargs="?", metavar="FILE", help="the YAML config file")
+    parser.add_argument("--config", metavar="FILE", help="the same as FILE")
+    parser.add_argument(
+        "--payloads",
+        metavar="DIR",
+        help="also run every rule on each sample payload in DIR (a file's source is its name "
+        "up to the first '-': website-enquiry.json goes to 'website'); exit 1 on any error",
+    )
+    parser.add_argument(
+        "--now", metavar="ISO", help="with --payloads: pretend it is this time (with an offset)"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate; print a summary (exit 0) or every error (exit 1)."""
-    path = args.file or os.environ.get("BRIDGE_CONFIG")
-    if not path:
-        print("bridge check: give FILE or set BRIDGE_CONFIG", file=sys.stderr)
-        return 1
+    path = config_path(args.file or args.config)
     try:
         config = load_config(path)
     except ConfigError as exc:
@@ -52,6 +62,24 @@ def run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         return 1
     print(summary(config))
+    if args.payloads:
+        return _payloads(config, Path(args.payloads), args.now)
+    return 0
+
+
+def _payloads(config: Config, folder: Path, now_text: str | None) -> int:
+    try:
+        now = datetime.fromisoformat(now_text) if now_text else datetime.now(UTC)
+        if now.tzinfo is None:
+            raise ValueError("--now needs an offset, such as 2025-03-03T10:00:00+11:00")
+        lines, errors = check_payloads(config, folder, now)
+    except (OSError, ValueError) as exc:
+        print(f"bridge check: {exc}", file=sys.stderr)
+        return 1
+    print("", f"Payloads in {folder}:", *lines, sep="\n")
+    if errors:
+        print(f"{folder}: {errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -72,8 +100,15 @@ def summary(config: Config) -> str:
             on += ", kind " + ", ".join(trigger.kinds)
         lines.append(f"  {rule.name}")
         lines.append(f"    on     {on}{' (with conditions)' if rule.when is not None else ''}")
-        lines.append(f"    owner  {rule.owner.describe()}")
-        lines.append(f"    due    {rule.task.due.text}")
+        if rule.owner is not None:
+            lines.append(f"    owner  {rule.owner.describe()}")
+        if rule.task is not None:
+            lines.append(f"    due    {rule.task.due.text}")
+            if rule.task.key is not None:
+                open_ = ", its open task updated by later events" if rule.task.update_open else ""
+                lines.append(f"    key    {rule.task.key.source}{open_}")
+        if rule.action is not None:
+            lines.append(f"    does   {rule.action.describe()}")
     if not config.rules:
         lines.append("  (none: events are stored but no task is created)")
     return "\n".join(lines)
@@ -94,6 +129,8 @@ def task_problems(config: Config) -> list[str]:
     due = datetime(2030, 1, 7, 9, tzinfo=UTC)  # any valid moment: due dates depend on events
     for rule in config.rules:
         spec = rule.owner
+        if rule.task is None or spec is None:
+            continue  # an action: its addOrUpdateTask bodies carry only what it changes
         venue = PLACEHOLDER_ID if (spec.venue is not None or spec.key == "opportunity") else None
         owner = OwnerPlan(kind=spec.plan_kind, venue_id=venue)
         assignees = tuple(a if isinstance(a, int) else PLACEHOLDER_ID for a in rule.task.assignees)

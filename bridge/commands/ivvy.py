@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +20,7 @@ from bridge.config import Config, ConfigError, load_config
 from bridge.ivvy import subscriptions as subs
 from bridge.ivvy.client import IvvyClient
 from bridge.ivvy.errors import STALE_REQUEST, IvvyError, IvvyTransportError
+from bridge.settings import CONFIG_HELP, config_path
 
 PROG = "bridge ivvy"
 
@@ -41,7 +41,9 @@ def register(subparsers: Any) -> None:
     def add(name: str, help: str, func: Callable[[argparse.Namespace], int]) -> Any:
         sub = group.add_parser(name, help=help, description=help)
         sub.add_argument(
-            "--config", metavar="FILE", help="the config file (default $BRIDGE_CONFIG)"
+            "--config",
+            metavar="FILE",
+            help=CONFIG_HELP,
         )
         sub.set_defaults(func=lambda args: _guarded(func, args))
         return sub
@@ -105,10 +107,7 @@ def explain(error: IvvyError) -> str:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    path = args.config or os.environ.get("BRIDGE_CONFIG")
-    if not path:
-        raise CommandFailed("give --config FILE or set BRIDGE_CONFIG")
-    return load_config(path)
+    return load_config(config_path(args.config))
 
 
 def _client(config: Config) -> IvvyClient:

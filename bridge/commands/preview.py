@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bridge.config import ConfigError, load_config
-from bridge.rules.preview import PreviewError, content_type_for, preview
+from bridge.evaluation import PreviewError, content_type_for, preview
+from bridge.settings import CONFIG_HELP, config_path
 from bridge.sources.base import PayloadInvalid
 
 
@@ -28,7 +28,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--source", required=True, metavar="NAME", help="the configured source")
     parser.add_argument("payload", metavar="PAYLOAD_FILE", help="the body the sender would post")
-    parser.add_argument("--config", metavar="FILE", help="the config file (default $BRIDGE_CONFIG)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=CONFIG_HELP,
+    )
     parser.add_argument("--json", action="store_true", help="print the full preview as JSON")
     parser.add_argument(
         "--now", metavar="ISO", help="pretend it is this time (ISO 8601 with an offset)"
@@ -38,10 +42,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the preview; 0 when every matching rule makes a task, else 1."""
-    path = args.config or os.environ.get("BRIDGE_CONFIG")
-    if not path:
-        print("bridge preview: give --config FILE or set BRIDGE_CONFIG", file=sys.stderr)
-        return 1
+    path = config_path(args.config)
     try:
         now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
         if now.tzinfo is None:
@@ -68,13 +69,16 @@ def as_text(result: dict[str, Any]) -> str:
         return "\n".join([*lines, result["summary"]])
     event = result["event"]
     lines.append(f"event  {event['kind']} (id {event['external_id'] or 'none'})")
+    if result.get("names"):
+        lines.append("names  " + ", ".join(result["names"]))
     lines.append("")
     for rule in result["rules"]:
-        verdict = "ERROR" if rule["error"] else ("MATCH" if rule["matched"] else "no")
+        verdict = {"error": "ERROR", "task": "MATCH"}.get(rule.get("verdict", ""), "no")
         lines.append(f"[{verdict}] {rule['rule']}")
         lines += [f"    - {reason}" for reason in rule["reasons"]]
         if rule["error"]:
             lines.append(f"    ! {rule['error']}")
+        lines += [f"    ? {warning}" for warning in rule.get("warnings", [])]
         task = rule.get("task")
         if task:
             lines.append(f"    task: {task['name']!r}, due {task['due']} ({task['due_utc']} UTC)")

@@ -8,7 +8,7 @@ import sys
 
 from bridge.clock import utc_now
 from bridge.config import ConfigError, load_config
-from bridge.settings import Settings
+from bridge.settings import CONFIG_HELP, Settings, config_path
 from bridge.store.diagnose import open_existing
 from bridge.store.maintenance import prune
 
@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "before their event, the iVvy circuit's ended open periods after events_days but "
         "never within the overview's 7 days. Deletes in short batches.",
     )
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     parser.add_argument("--dry-run", action="store_true", help="count, delete nothing")
     parser.add_argument("--json", action="store_true", help="print the counts as JSON")
     parser.set_defaults(func=run)
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     """Prune and print the rows deleted per table; 1 on a config or database error."""
     settings = Settings.from_env()
     try:
-        retention = load_config(settings.config_path).retention
+        retention = load_config(config_path(args.config)).retention
     except ConfigError as exc:
         for line in exc.errors:
             print(line, file=sys.stderr)

@@ -197,6 +197,7 @@ def _rules(errors: ErrorCollector, value: Any, source_names: set[str]) -> list[A
 
     rule_schema = RuleSchema()
     rules: list[Any] = []
+    loaded: list[tuple[int, Any]] = []
     first_seen: dict[str, int] = {}
     for index, raw in enumerate(value):
         where: Path = ("rules", index)
@@ -212,9 +213,26 @@ def _rules(errors: ErrorCollector, value: Any, source_names: set[str]) -> list[A
         _check_rule_sources(errors, where, raw.get("on"), source_names)
         try:
             rules.append(rule_schema.load(raw))
+            loaded.append((index, rules[-1]))
         except ValidationError as exc:
             errors.add_messages(where, exc.messages)
+    _check_actions(errors, loaded)
     return rules
+
+
+def _check_actions(errors: ErrorCollector, loaded: list[tuple[int, Any]]) -> None:
+    """An action's ``tasks_of`` names rules that create tasks (rules/actions.py)."""
+    creating = {rule.name for _, rule in loaded if rule.task is not None}
+    for index, rule in loaded:
+        if rule.action is None:
+            continue
+        for name in rule.action.of_rules:
+            if name not in creating:
+                known = ", ".join(sorted(creating)) or "none"
+                errors.add(
+                    ("rules", index, rule.action.action, "tasks_of"),
+                    f"no rule named {name!r} creates tasks (rules with a task: {known})",
+                )
 
 
 def _check_rule_sources(errors: ErrorCollector, where: Path, on: Any, names: set[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from bridge.evaluation.checks import new_contact_fields, new_contact_problem
 from bridge.ivvy.client import IvvyClient
 from bridge.rules.plan import OwnerPlan
 from bridge.rules.task_schema import ResolvedOwner
@@ -75,13 +76,10 @@ class OwnerResolver:
             raise OwnerUnavailable(
                 "no iVvy contact has the event's email address, and the rule does not create one"
             )
-        fields = {k: v for k, v in plan.contact_fields.items() if v not in (None, "")}
-        fields["email"] = email
-        missing = [name for name in ("firstName", "lastName") if not fields.get(name)]
-        if missing:
-            raise OwnerUnavailable(
-                "a new contact needs " + " and ".join(missing) + ", and the event has none"
-            )
+        fields = new_contact_fields(plan.contact_fields, email)
+        problem = new_contact_problem(fields)  # evaluation refused such a plan already
+        if problem is not None:
+            raise OwnerUnavailable(problem)
         fields.setdefault("externalId", record.marker)
         self.store.update(record, self.clock(), lease=lease)
         contact_id = self.client.add_or_update_contact(fields)

@@ -12,13 +12,14 @@ from typing import Any, Literal
 from sqlalchemy.engine import Engine
 
 from bridge.config import Config
+from bridge.delivery.actions import ActionFailed, TaskActor, WaitForTask
 from bridge.delivery.directory import Directory
 from bridge.delivery.owner_records import OwnerUnavailable
 from bridge.delivery.tasks import TaskCreator
+from bridge.evaluation import evaluate_event
 from bridge.events import Event
 from bridge.ivvy.client import IvvyClient
 from bridge.ivvy.errors import IvvyError
-from bridge.rules.engine import evaluate
 from bridge.rules.task_schema import TaskPayloadInvalid
 from bridge.store.deliveries import DeliveryConflict, DeliveryRecord, DeliveryStore
 from bridge.store.events import event_payload, event_write
@@ -59,6 +60,7 @@ class _Run:
     """What one run has done so far: deliveries that reached their task, and failures."""
 
     done: list[Write] = field(default_factory=list)
+    acted: int = 0  # of done: deliveries that acted on earlier tasks (no task created)
     failed: int = 0
     source: str | None = None
     received_at: datetime | None = None
@@ -96,6 +98,7 @@ class JobRunner:
         self.clock = clock
         self.store = DeliveryStore(engine)
         self.creator = TaskCreator(engine, client, directory, clock)
+        self.actor = TaskActor(engine, client, directory, clock)
         self.lookups = _VenueLookups(client, directory)
         self.calendar = config.calendar()  # built once: it caches holidays per year
         self._stored_digests: set[str] = set()
@@ -108,7 +111,7 @@ class JobRunner:
             result,
             source=run.source,
             received_at=run.received_at,
-            tasks_created=len(run.done),
+            tasks_created=len(run.done) - run.acted,
             deliveries_failed=run.failed,
         )
 
@@ -137,10 +140,12 @@ class JobRunner:
         event = Event.from_json(payload)
         run.source, run.received_at = event.source, event.received_at
         rules, digest = self._rules(job, first_digest)
-        outcomes = evaluate(
+        # The one evaluation preview runs too: a verdict's error is this run's failure.
+        outcomes = evaluate_event(
+            self.config,
             event,
-            rules,
-            now=event.received_at,  # due dates count from when the event arrived, on every retry
+            event.received_at,  # due dates count from when the event arrived, on every retry
+            rules=rules,
             calendar=self.calendar,
             lookups=self.lookups,
         )
@@ -150,7 +155,7 @@ class JobRunner:
             if not outcome.matched:
                 continue
             record = self.store.get_or_new(job.event_id, outcome.rule)
-            if record.state == DeliveryState.DONE:
+            if record.state in (DeliveryState.DONE, DeliveryState.ACTED):
                 delivered += 1
                 continue
             if record.state == DeliveryState.FAILED:
@@ -158,11 +163,25 @@ class JobRunner:
                 failures.append(f"rule {outcome.rule}: {record.error}")
                 continue
             try:
+                if outcome.action is not None and not outcome.error:
+                    self.actor.act(record, outcome.action, event.received_at, lease)
+                    self._acted(record, None, run)
+                    delivered += 1
+                    continue
                 if outcome.error or outcome.plan is None:
                     raise OwnerUnavailable(outcome.error or "the rule produced no task")
-                task_id = self.creator.deliver(record, outcome.plan, lease)
-                run.done.append(self.store.done(record, task_id, self.clock()))
+                updated = None
+                if outcome.plan.update_open is not None:
+                    updated = self.actor.update_open(record, outcome.plan, event.received_at, lease)
+                if updated is not None:
+                    self._acted(record, updated, run)
+                else:
+                    task_id = self.creator.deliver(record, outcome.plan, lease)
+                    run.done.append(self.store.done(record, task_id, self.clock()))
                 delivered += 1
+            except WaitForTask as exc:
+                writes = (*run.done, self._event_write(job, EventState.RETRYING, str(exc), digest))
+                return JobResult("retry", str(exc), exc.retry_after, writes=writes)
             except IvvyError as exc:
                 if not exc.retryable:
                     failures.append(self._fail(record, outcome.rule, str(exc), run))
@@ -171,7 +190,7 @@ class JobRunner:
                 return JobResult(
                     "retry", str(exc), exc.retry_after, ivvy_failure=True, writes=writes
                 )
-            except (OwnerUnavailable, TaskPayloadInvalid) as exc:
+            except (OwnerUnavailable, TaskPayloadInvalid, ActionFailed) as exc:
                 failures.append(self._fail(record, outcome.rule, str(exc), run))
         if failures:
             reason = "; ".join(failures)
@@ -179,6 +198,13 @@ class JobRunner:
             return JobResult("dead", reason, event_state=EventState.FAILED, writes=writes)
         state = EventState.DONE if delivered else EventState.NO_MATCH
         return JobResult("done", writes=(*run.done, self._event_write(job, state, None, digest)))
+
+    def _acted(self, record: DeliveryRecord, task_id: int | None, run: _Run) -> None:
+        """The delivery acted on earlier tasks (its task_actions rows say how)."""
+        if record.id is None:  # nothing was selected, so nothing wrote the row yet
+            self.store.update(record, self.clock(), durable=False)
+        run.done.append(self.store.done(record, task_id, self.clock(), DeliveryState.ACTED))
+        run.acted += 1
 
     def _fail(self, record: DeliveryRecord, rule: str, reason: str, run: _Run) -> str:
         """Mark a delivery failed for good (no retry: a person must act); the job's reason."""

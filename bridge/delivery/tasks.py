@@ -19,6 +19,7 @@ from bridge.store.deliveries import DeliveryRecord, DeliveryStore
 from bridge.store.queue import Lease
 from bridge.store.rotations import next_rotation
 from bridge.store.states import DeliveryState
+from bridge.store.task_actions import stored_key
 
 
 class TaskCreator:
@@ -81,6 +82,7 @@ class TaskCreator:
             owner_kind=owner.kind,
             owner_id=owner.id,
             venue_id=owner.venue_id,
+            task_key=stored_key(plan.key) if plan.key is not None else None,
         )
         try:
             return self.client.add_or_update_task(body)

@@ -15,8 +15,9 @@ from typing import Any, Protocol
 from bridge.events import Event
 from bridge.rules.calendar import BusinessCalendar
 from bridge.rules.due import DueExpressionError
+from bridge.rules.names import with_hints
 from bridge.rules.owner_spec import OwnerError
-from bridge.rules.plan import AssigneePlan, RuleOutcome, TaskPlan
+from bridge.rules.plan import ActionPlan, AssigneePlan, RuleOutcome, TaskPlan
 from bridge.rules.rule import Rule
 from bridge.rules.task_schema import (
     TaskPayloadInvalid,
@@ -82,25 +83,68 @@ def _evaluate_rule(
         if not condition.holds:
             return RuleOutcome(rule.name, False, reasons)
     try:
-        plan = build_plan(rule, context, now=now, calendar=calendars.for_rule(rule, context))
+        calendar = calendars.for_rule(rule, context)
+        if rule.action is not None:
+            action = build_action(rule, context, now=now, calendar=calendar)
+            return RuleOutcome(rule.name, True, reasons, action=action)
+        plan = build_plan(rule, context, now=now, calendar=calendar)
     except (PlanError, OwnerError) as exc:
         return RuleOutcome(rule.name, True, reasons, error=str(exc))
     return RuleOutcome(rule.name, True, reasons, plan=plan)
+
+
+def build_action(
+    rule: Rule, context: Mapping[str, Any], *, now: datetime, calendar: BusinessCalendar
+) -> ActionPlan:
+    """Render the rule's action on earlier tasks for one event."""
+    spec = rule.action
+    assert spec is not None
+    key = _render(rule, "key", spec.key, context) if spec.key is not None else None
+    if spec.key is not None and not key:
+        empty = f"the key {spec.key.source!r} rendered empty"
+        raise PlanError(with_hints(empty, spec.key, context))
+    owner = rule.owner.render(context, rule.name) if rule.owner is not None else None
+
+    def render(what: str, template: Template | None) -> str:
+        return _render(rule, what, template, context)
+
+    try:
+        changes = spec.changes(
+            render,
+            context,
+            now=now,
+            calendar=calendar,
+            assignee=_assignee(rule, spec.assignees, context),
+        )
+    except (DueExpressionError, TemplateRenderError) as exc:
+        raise PlanError(f"due date: {exc}") from exc
+    return ActionPlan(
+        rule=rule.name,
+        action=spec.action,
+        of_rules=spec.of_rules,
+        changes=changes,
+        key=key,
+        owner=owner,
+        within_days=spec.within_days,
+    )
 
 
 def build_plan(
     rule: Rule, context: Mapping[str, Any], *, now: datetime, calendar: BusinessCalendar
 ) -> TaskPlan:
     """Render the rule's task and owner for one event and check the task iVvy would get."""
-    task = rule.task
-    owner = rule.owner.render(context, rule.name)
+    task, spec = rule.task, rule.owner
+    assert task is not None and spec is not None, "a rule with a task has an owner"
+    owner = spec.render(context, rule.name)
     name = _render(rule, "task name", task.name, context)
     if not name:
-        raise PlanError(f"rule {rule.name}: the task name {task.name.source!r} rendered empty")
+        empty = f"the task name {task.name.source!r} rendered empty"
+        raise PlanError(with_hints(empty, task.name, context))
     try:
         due = task.due.compute(context, now=now, calendar=calendar)
     except (DueExpressionError, TemplateRenderError) as exc:
-        raise PlanError(f"rule {rule.name}: due date {task.due.text!r}: {exc}") from exc
+        message = f"due date {task.due.text!r}: {exc}"
+        raise PlanError(with_hints(message, task.due.base, context)) from exc
     description = _render(rule, "task description", task.description, context)
     plan = TaskPlan(
         rule=rule.name,
@@ -110,12 +154,18 @@ def build_plan(
         description=description,
         priority=task.priority,
         status=task.status,
-        assignee=_assignee(rule, context),
+        assignee=_assignee(rule, task.assignees, context),
+        key=_key(rule, task.key, context),
+        update_open=(
+            task.update_open.render(lambda what, t: _render(rule, what, t, context) or "")
+            if task.update_open is not None
+            else None
+        ),
     )
     try:
         build_task_payload(plan, placeholder_owner(owner), placeholder_user(plan))
     except TaskPayloadInvalid as exc:
-        raise PlanError(f"rule {rule.name}: {exc}") from exc
+        raise PlanError(f"{exc}") from exc
     return plan
 
 
@@ -125,20 +175,38 @@ def _render(rule: Rule, what: str, template: Template | None, context: Mapping[s
     try:
         return template.render(context).strip()
     except TemplateRenderError as exc:
-        raise PlanError(f"rule {rule.name}: {what}: {exc}") from exc
+        raise PlanError(f"{what}: {exc}") from exc
 
 
-def _assignee(rule: Rule, context: Mapping[str, Any]) -> AssigneePlan | None:
-    """User ids as ints, emails and names as text; templates that render empty are skipped."""
+def _key(rule: Rule, template: Template | None, context: Mapping[str, Any]) -> str | None:
+    if template is None:
+        return None
+    key = _render(rule, "task key", template, context)
+    if not key:
+        empty = f"the task key {template.source!r} rendered empty"
+        raise PlanError(with_hints(empty, template, context))
+    return key
+
+
+def _assignee(
+    rule: Rule, assignees: tuple[int | Template, ...], context: Mapping[str, Any]
+) -> AssigneePlan | None:
+    """User ids as ints, emails and names as text; an assignee that renders empty is an error.
+
+    (It used to be skipped, and the task went to nobody without a word.)
+    """
     candidates: list[int | str] = []
-    for item in rule.task.assignees:
+    for item in assignees:
         if isinstance(item, int):
             candidates.append(item)
             continue
         text = _render(rule, "assignee", item, context)
+        if not text:
+            empty = f"the assignee {item.source!r} rendered empty"
+            raise PlanError(with_hints(empty, item, context))
         if text.isdigit() and int(text) > 0:
             candidates.append(int(text))
-        elif text:
+        else:
             candidates.append(text)
     return AssigneePlan(tuple(candidates)) if candidates else None
 
@@ -157,7 +225,7 @@ class _Calendars:
         try:
             venue = rule.timezone_venue(context)  # rendered even without lookups, to catch errors
         except TemplateRenderError as exc:
-            raise PlanError(f"rule {rule.name}: venue: {exc}") from exc
+            raise PlanError(f"venue: {exc}") from exc
         if venue is None or self.lookups is None:
             return self.default
         if venue not in self._zones:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bridge.rules.names import with_hints
 from bridge.rules.plan import OwnerKind, OwnerPlan
 from bridge.rules.templates import Template, compile_template
 from bridge.rules.values import show
@@ -24,7 +25,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DEFAULT_CONTACT_FIELDS = {
     "firstName": "{{ first_name }}",
     "lastName": "{{ last_name }}",
-    "phone": "{{ phone }}",
+    "phone": "{{ phone | default('') }}",  # optional: no warning when absent
 }
 LEAD_ID_FIELDS = {
     "source_id": "sourceId",
@@ -97,7 +98,8 @@ class OwnerSpec:
         if kind == "lead":
             venue = self._int(self.venue, context, rule, f"{self.key} venue", optional=True)
             if self.key == "opportunity" and venue is None:
-                raise OwnerError(f"rule {rule}: the opportunity's venue id rendered empty")
+                empty = "the opportunity's venue id rendered empty"
+                raise OwnerError(with_hints(empty, self.venue, context))
             return OwnerPlan(
                 kind, id=self._int(self.id, context, rule, f"{self.key} id"), venue_id=venue
             )
@@ -107,9 +109,8 @@ class OwnerSpec:
             assert self.business_name is not None
             name = self.business_name.render(context).strip()
             if not name:
-                raise OwnerError(
-                    f"rule {rule}: the company name rendered empty, so no company can be found"
-                )
+                empty = "the company name rendered empty, so no company can be found"
+                raise OwnerError(with_hints(empty, self.business_name, context))
             return OwnerPlan(kind, business_name=name)
         if kind == "contact_email":
             email = self._email(
@@ -129,7 +130,9 @@ class OwnerSpec:
         assert self.lead_name is not None
         name = self.lead_name.render(context).strip()
         if not name:
-            raise OwnerError(f"rule {rule}: the new lead's name rendered empty")
+            raise OwnerError(
+                with_hints("the new lead's name rendered empty", self.lead_name, context)
+            )
         email = self._email(context, rule, "the new lead has no contact")
         lead: dict[str, Any] = {"name": name}
         for option, ivvy_name in LEAD_ID_FIELDS.items():
@@ -151,11 +154,10 @@ class OwnerSpec:
         assert self.email is not None
         email = self.email.render(context).strip()
         if not email:
-            raise OwnerError(f"rule {rule}: no email in the event, so {consequence}")
+            empty = f"no email in the event, so {consequence}"
+            raise OwnerError(with_hints(empty, self.email, context))
         if not _EMAIL.match(email):
-            raise OwnerError(
-                f"rule {rule}: the email in the event is not a valid address, so {consequence}"
-            )
+            raise OwnerError(f"the email in the event is not a valid address, so {consequence}")
         return email
 
     def _contact_fields(self, context: Mapping[str, Any], email: str) -> dict[str, Any]:
@@ -182,11 +184,10 @@ class OwnerSpec:
         if not text:
             if optional:
                 return None
-            raise OwnerError(f"rule {rule}: the {what} rendered empty from {template.source!r}")
+            empty = f"the {what} rendered empty from {template.source!r}"
+            raise OwnerError(with_hints(empty, template, context))
         if not text.isdigit() or int(text) < 1:
-            raise OwnerError(
-                f"rule {rule}: the {what} {show(what, text)} is not a positive whole number"
-            )
+            raise OwnerError(f"the {what} {show(what, text)} is not a positive whole number")
         return int(text)
 
 

@@ -61,6 +61,47 @@ class TaskPlan:
     priority: str | None = None  # low | medium | high
     status: int | None = None  # 0 Not Started ... 4 Completed
     assignee: AssigneePlan | None = None
+    # The correlation key later rules find this task by (rendered ``task.key``), if any.
+    key: str | None = None
+    # ``task.update_open``: while the key has an open task of this rule, update it instead.
+    update_open: OpenTaskPlan | None = None
+
+
+ActionKind = Literal["complete", "cancel", "update"]
+
+
+@dataclass(frozen=True)
+class OpenTaskPlan:
+    """How a create rule with ``update_open`` updates its key's open task instead."""
+
+    within_days: int | None  # only a task made for an event this recent; None: any age
+    append: str  # the line added to the open task's description
+
+
+@dataclass(frozen=True)
+class TaskChanges:
+    """What an action changes on each task it selects; None: left as it is."""
+
+    status: int | None = None
+    due: datetime | None = None
+    name: str | None = None
+    description: str | None = None  # replaces the description (the bridge's markers kept)
+    append: str | None = None  # a line added to the description
+    priority: str | None = None
+    assignee: AssigneePlan | None = None
+
+
+@dataclass(frozen=True)
+class ActionPlan:
+    """A rendered action on the open tasks earlier rules created for the same record or key."""
+
+    rule: str
+    action: ActionKind
+    of_rules: tuple[str, ...]  # the rules whose tasks it acts on
+    changes: TaskChanges
+    key: str | None = None  # select by key ...
+    owner: OwnerPlan | None = None  # ... and/or by owner
+    within_days: int | None = None  # only tasks made for events this recent
 
 
 @dataclass(frozen=True)
@@ -71,6 +112,7 @@ class RuleOutcome:
     matched: bool
     reasons: tuple[str, ...] = ()
     plan: TaskPlan | None = None
+    action: ActionPlan | None = None  # a rule that acts on earlier tasks instead of creating one
     # A matched rule that cannot produce a valid task (owner missing, bad
     # template output): a reason a person can act on.  Not retried.
     error: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.rules.calendar import BusinessCalendar
 from bridge.rules.conditions import Condition
@@ -13,6 +13,9 @@ from bridge.rules.due import DueExpression, compute_due, parse_due
 from bridge.rules.operators import Verdict
 from bridge.rules.owner_spec import OwnerSpec
 from bridge.rules.templates import Template, compile_template
+
+if TYPE_CHECKING:
+    from bridge.rules.actions import ActionSpec, OpenTaskSpec
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ class TaskSpec:
     status: int | None = None
     # user ids, emails or full names, or templates rendering one; several rotate
     assignees: tuple[int | Template, ...] = ()
+    key: Template | None = None  # the correlation key later rules find the task by
+    update_open: OpenTaskSpec | None = None  # the key's open task is updated instead
 
 
 @dataclass(frozen=True)
@@ -88,16 +93,17 @@ class Rule:
 
     name: str
     trigger: Trigger
-    task: TaskSpec
-    owner: OwnerSpec
+    task: TaskSpec | None  # None for a rule that acts on earlier tasks (``action``)
+    owner: OwnerSpec | None  # None only for an action that selects by key alone
     when: Condition | None = None
     venue: Template | None = None
     stop: bool = False
     description: str | None = None
+    action: ActionSpec | None = None  # complete, cancel or update earlier tasks
 
     def timezone_venue(self, context: Mapping[str, Any]) -> int | None:
         """The venue whose timezone the due date uses: ``venue``, else the opportunity's."""
-        template = self.venue or self.owner.venue
+        template = self.venue or (self.owner.venue if self.owner is not None else None)
         if template is None:
             return None
         text = template.render(context).strip()

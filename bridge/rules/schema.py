@@ -45,6 +45,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from bridge.rules.actions import ACTION_KEYS, ACTION_SCHEMAS, UpdateOpenField
 from bridge.rules.owner_spec import OWNER_KEYS, OwnerSpec, contact_templates
 from bridge.rules.rule import Rule, TaskSpec, Trigger
 from bridge.rules.rule_fields import (
@@ -187,6 +188,15 @@ class TaskSchema(Schema):
     )
     status = StatusField(load_default=None)
     assignee = AssigneeField(load_default=())
+    key = TemplateField(load_default=None)  # rules.actions: found again by this key
+    update_open = UpdateOpenField(load_default=None)
+
+    @validates_schema
+    def _open_needs_key(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("update_open") is not None and data.get("key") is None:
+            raise ValidationError(
+                "needs the task's key: update_open updates the key's open task", "update_open"
+            )
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> TaskSpec:
@@ -197,6 +207,8 @@ class TaskSchema(Schema):
             priority=data["priority"],
             status=data["status"],
             assignees=data["assignee"],
+            key=data["key"],
+            update_open=data["update_open"],
         )
 
 
@@ -213,7 +225,10 @@ class RuleSchema(Schema):
     company = fields.Nested(CompanyOwnerSchema)
     new_lead = fields.Nested(NewLeadOwnerSchema)
     venue = TemplateField(load_default=None)
-    task = fields.Nested(TaskSchema, required=True)
+    task = fields.Nested(TaskSchema)
+    complete = fields.Nested(ACTION_SCHEMAS["complete"])
+    cancel = fields.Nested(ACTION_SCHEMAS["cancel"])
+    update = fields.Nested(ACTION_SCHEMAS["update"])
     stop = fields.Boolean(load_default=False)
 
     @pre_load
@@ -224,9 +239,31 @@ class RuleSchema(Schema):
         return data
 
     @validates_schema
+    def _one_thing_to_do(self, data: dict[str, Any], **kwargs: Any) -> None:
+        given = [key for key in ("task", *ACTION_KEYS) if key in data]
+        if not given:
+            raise ValidationError(
+                "say what the rule does: task (create one), or complete, cancel or update"
+            )
+        if len(given) > 1:
+            raise ValidationError(
+                f"a rule does one thing; remove {', '.join(given[1:])} or {given[0]}", given[1]
+            )
+
+    @validates_schema
     def _one_owner(self, data: dict[str, Any], **kwargs: Any) -> None:
         given = [key for key in OWNER_KEYS if key in data]
-        if not given:
+        action = next((data[k] for k in ACTION_KEYS if k in data), None)
+        if action is not None:
+            if "new_lead" in given:
+                raise ValidationError(
+                    "an action finds earlier tasks: new_lead creates a lead", "new_lead"
+                )
+            if not given and action.key is None:
+                raise ValidationError(
+                    "say which tasks: a key, or an owner (lead, opportunity, contact, company)"
+                )
+        if not given and action is None:
             raise ValidationError(
                 "say who owns the task: one of lead, opportunity, contact, company or new_lead"
             )
@@ -238,12 +275,13 @@ class RuleSchema(Schema):
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> Rule:
-        key = next(k for k in OWNER_KEYS if k in data)
+        key = next((k for k in OWNER_KEYS if k in data), None)
         return Rule(
             name=data["name"],
             trigger=data["trigger"],
-            task=data["task"],
-            owner=_owner_spec(key, data[key]),
+            task=data.get("task"),
+            action=next((data[k] for k in ACTION_KEYS if k in data), None),
+            owner=_owner_spec(key, data[key]) if key is not None else None,
             when=data["when"],
             venue=data["venue"],
             stop=data["stop"],

@@ -1,8 +1,10 @@
 """Templates in rules: sandboxed Jinja2 over an event's context, compiled once at load.
 
-A missing field renders empty (``{{ answers.nope.deeper }}`` too), ``default`` works
-(``{{ phone | default('no phone given') }}``), nothing is HTML-escaped, and reaching
-for unsafe attributes (``{{ ''.__class__ }}``) is refused with :class:`TemplateRenderError`.
+A field the event lacks is undefined: it renders empty (``{{ answers.nope.deeper }}`` too),
+``default`` applies (``{{ phone | default('no phone given') }}``) and ``is defined`` is
+false; an empty string the sender sent stays an empty string, and a null renders empty.
+Nothing is HTML-escaped; reaching for unsafe attributes (``{{ ''.__class__ }}``) is
+refused with :class:`TemplateRenderError`.
 """
 
 from __future__ import annotations
@@ -26,10 +28,16 @@ class _StrictSandbox(SandboxedEnvironment):
         raise SecurityError(f"access to attribute {attribute!r} is not allowed in a rule template")
 
 
+def _null_as_empty(value: Any) -> Any:
+    """A null the sender sent renders empty, as an absent field does (not the word 'None')."""
+    return "" if value is None else value
+
+
 ENVIRONMENT = _StrictSandbox(
     undefined=jinja2.ChainableUndefined,
     autoescape=False,
     keep_trailing_newline=False,
+    finalize=_null_as_empty,
 )
 
 

@@ -38,7 +38,7 @@ def resolve(obj: Any, path: str) -> Any:
 
 
 def is_set(value: Any) -> bool:
-    """A value is set unless missing, null, or empty (common fields default to "")."""
+    """A value is set unless missing, null, or empty (an empty string or list is not set)."""
     if value is MISSING or value is None:
         return False
     return not (isinstance(value, str | list | dict) and len(value) == 0)

@@ -51,6 +51,9 @@ class DeliveryRecord:
     task_id: int | None
     task: dict[str, Any] | None
     error: str | None
+    task_key: str | None = None  # the rendered task.key (hashed when longer than 255)
+    task_status: int | None = None  # the task's status as the bridge last knew it
+    open_task_of: int | None = None  # update_open: the delivery whose task this event updated
 
 
 class DeliveryConflict(Exception):
@@ -105,6 +108,9 @@ class DeliveryStore:
             task_id=row["task_id"],
             task=row["task"],
             error=row["error"],
+            task_key=row["task_key"],
+            task_status=row["task_status"],
+            open_task_of=row["open_task_of"],
         )
 
     def update(
@@ -128,7 +134,7 @@ class DeliveryStore:
             if lease is not None:
                 lease.renew(conn, now)
             if record.id is None:
-                record.id = self._insert(conn, record, now, values)
+                record.id = self.insert(conn, record, now, values)
             else:
                 conn.execute(_UPDATE, {"p_id": record.id, "updated_at": now, **values})
         for key, value in values.items():
@@ -136,7 +142,7 @@ class DeliveryStore:
                 setattr(record, key, value)
 
     @staticmethod
-    def _insert(conn: Connection, record: DeliveryRecord, now: datetime, values: Any) -> int:
+    def insert(conn: Connection, record: DeliveryRecord, now: datetime, values: Any) -> int:
         row = {
             "event_id": record.event_id,
             "rule": record.rule,
@@ -147,6 +153,9 @@ class DeliveryStore:
             "task_id": record.task_id,
             "task": record.task,
             "error": record.error,
+            "task_key": record.task_key,
+            "task_status": record.task_status,
+            "open_task_of": record.open_task_of,
             "created_at": now,
             "updated_at": now,
             **values,
@@ -156,9 +165,21 @@ class DeliveryStore:
             raise DeliveryConflict(f"another run is delivering rule {record.rule} of this event")
         return int(inserted)
 
-    def done(self, record: DeliveryRecord, task_id: int, now: datetime) -> Write:
-        """The write that marks the delivery done, for the caller's settling transaction."""
-        record.state, record.task_id, record.error = DeliveryState.DONE, task_id, None
+    def done(
+        self,
+        record: DeliveryRecord,
+        task_id: int | None,
+        now: datetime,
+        state: DeliveryState = DeliveryState.DONE,
+    ) -> Write:
+        """The write that marks the delivery done (or ``acted``), for the settling transaction.
+
+        A created task is open: its status is the body's, else 0 (Not Started).
+        """
         assert record.id is not None, "a task is created only after the delivery was stored"
-        values = {"p_id": record.id, "state": DeliveryState.DONE, "task_id": task_id, "error": None}
-        return _UPDATE, {**values, "updated_at": now}
+        values: dict[str, Any] = {"state": state, "task_id": task_id, "error": None}
+        if state == DeliveryState.DONE:
+            values["task_status"] = int((record.task or {}).get("status") or 0)
+        for key, value in values.items():
+            setattr(record, key, value)
+        return _UPDATE, {"p_id": record.id, **values, "updated_at": now}

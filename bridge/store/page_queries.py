@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.store.states import NEEDS_A_PERSON, DeliveryState, JobState
-from bridge.store.tables import deliveries, events, jobs
+from bridge.store.tables import deliveries, events, jobs, task_actions
 
 
 @dataclass
@@ -134,3 +134,46 @@ def stored_body(engine: Engine, event_id: str) -> StoredBody | None:
     if row is None:
         return None
     return StoredBody(row.source, row.content_type or "application/json", bytes(row.body))
+
+
+_ACTION_COLUMNS = (
+    task_actions.c.event_id,
+    task_actions.c.rule,
+    task_actions.c.task_id,
+    task_actions.c.delivery_id,
+    task_actions.c.action,
+    task_actions.c.state,
+    task_actions.c.status_before,
+    task_actions.c.body,
+    task_actions.c.error,
+    task_actions.c.updated_at,
+)
+
+
+def task_changes(engine: Engine, delivery_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """For each delivery's task: the later events' actions on it (which event, how), in order."""
+    found: dict[int, list[dict[str, Any]]] = {d: [] for d in delivery_ids}
+    if not delivery_ids:
+        return found
+    query = (
+        select(*_ACTION_COLUMNS, events.c.source, events.c.kind, events.c.received_at)
+        .join(events, events.c.id == task_actions.c.event_id)
+        .where(task_actions.c.delivery_id.in_(list(delivery_ids)))
+        .order_by(events.c.received_at, task_actions.c.id)
+    )
+    with engine.connect() as conn:
+        for row in conn.execute(query).mappings():
+            found[row["delivery_id"]].append(dict(row))
+    return found
+
+
+def event_actions(engine: Engine, event_id: str) -> list[dict[str, Any]]:
+    """What this event's rules did to tasks made earlier, with the event each task was made for."""
+    query = (
+        select(*_ACTION_COLUMNS, deliveries.c.event_id.label("task_event_id"))
+        .join(deliveries, deliveries.c.id == task_actions.c.delivery_id, isouter=True)
+        .where(task_actions.c.event_id == event_id)
+        .order_by(task_actions.c.id)
+    )
+    with engine.connect() as conn:
+        return [dict(row) for row in conn.execute(query).mappings()]

@@ -17,7 +17,16 @@ from sqlalchemy.sql.elements import ColumnElement
 from bridge.config.sections import RetentionSettings
 from bridge.store.history import SPANS
 from bridge.store.states import ACTIVE_JOB_STATES, FINISHED_JOB_STATES
-from bridge.store.tables import attempts, circuit_periods, dedupe_keys, deliveries, events, jobs
+from bridge.store.tables import (
+    attempts,
+    circuit_periods,
+    dedupe_keys,
+    deliveries,
+    events,
+    jobs,
+    task_actions,
+    task_keys,
+)
 
 BATCH_SIZE = 500
 TABLES = ("events", "deliveries", "jobs", "attempts", "dedupe_keys", "circuit_periods")
@@ -112,6 +121,11 @@ def _prune_events_batch(
                     or_(attempts.c.event_id.in_(ids), attempts.c.job_id.in_(job_ids))
                 )
             ).rowcount
+            # The task memory of these events (migration 0005): their actions, and the
+            # update_open keys whose open task they made (the key's next event makes a new one).
+            doomed = select(deliveries.c.id).where(deliveries.c.event_id.in_(ids))
+            conn.execute(delete(task_keys).where(task_keys.c.delivery_id.in_(doomed)))
+            conn.execute(delete(task_actions).where(task_actions.c.event_id.in_(ids)))
             counts["deliveries"] += conn.execute(
                 delete(deliveries).where(deliveries.c.event_id.in_(ids))
             ).rowcount

@@ -39,7 +39,18 @@ class DeliveryState(StrEnum):
     CREATING_TASK = "creating_task"  # the task body is stored and may have been sent
     TASK_UNSENT = "task_unsent"  # the send certainly did not reach iVvy
     DONE = "done"  # the task exists; task_id holds it
+    ACTED = "acted"  # an action, or an update_open event: its task_actions rows say what
     FAILED = "failed"  # failed for good, with the reason in error
+
+
+class ActionState(StrEnum):
+    """``task_actions.state``: one action (complete, cancel, update) on one task, once."""
+
+    PENDING = "pending"  # selected; nothing sent yet
+    SENDING = "sending"  # the body is stored and may have been sent
+    DONE = "done"  # iVvy has the change
+    SKIPPED = "skipped"  # left alone: closed by a person, or gone from iVvy (error says)
+    FAILED = "failed"  # iVvy refused it for good (error says)
 
 
 # Jobs a worker may still run; the rest are finished.

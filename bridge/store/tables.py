@@ -133,8 +133,53 @@ deliveries = Table(
     Column("error", Text),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # Task lifecycle (migration 0005): the task's rendered key, the status the bridge last
+    # knew it in (iVvy's 0-4), and for an update_open event that updated its key's open
+    # task instead of creating one, the id of the delivery whose task that is.
+    Column("task_key", String(255)),
+    Column("task_status", Integer),
+    Column("open_task_of", Integer),
+    # Who is changing the task now (read, then write the whole description), and until when.
+    Column("task_locked_by", String(160)),
+    Column("task_locked_until", UTCDateTime()),
     UniqueConstraint("event_id", "rule"),
     Index("ix_deliveries_updated", "updated_at"),  # the overview's tasks per hour
+    Index("ix_deliveries_rule_task_key", "rule", "task_key"),
+    Index("ix_deliveries_owner_id", "owner_id"),
+)
+
+# One row per (event, rule, task) an action (complete, cancel, update, or an update_open
+# event's update) touched: the unit of "applied once".  delivery_id: the delivery that
+# created the task.  body: the addOrUpdateTask body stored before it was sent.
+task_actions = Table(
+    "task_actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(32), ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("rule", String(120), nullable=False),
+    Column("task_id", Integer, nullable=False),
+    Column("delivery_id", Integer, nullable=False),
+    Column("action", String(16), nullable=False),  # complete | cancel | update
+    # bridge.store.states.ActionState: pending | sending | done | skipped | failed
+    Column("state", String(16), nullable=False),
+    Column("body", JSON),
+    Column("status_before", Integer),  # the task's status in iVvy when it was read
+    Column("error", Text),  # why it failed or was skipped
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("event_id", "rule", "task_id"),
+    Index("ix_task_actions_delivery", "delivery_id"),
+)
+
+# Per (rule, key) of an update_open rule: the delivery whose task is the key's open one.
+# Its row is locked while an event decides whether to create the task or update it.
+task_keys = Table(
+    "task_keys",
+    metadata,
+    Column("rule", String(120), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("delivery_id", Integer),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 attempts = Table(

@@ -55,10 +55,11 @@ def test_file_defaults_to_bridge_config(write_config, env, valid_text, monkeypat
     assert capsys.readouterr().out.startswith(f"{path}: OK")
 
 
-def test_no_file_at_all(monkeypatch, capsys):
+def test_no_file_at_all(monkeypatch, capsys, tmp_path):
     monkeypatch.delenv("BRIDGE_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
     assert main(["check"]) == 1
-    assert "give FILE or set BRIDGE_CONFIG" in capsys.readouterr().err
+    assert "bridge.yaml: cannot read the config file" in capsys.readouterr().err
 
 
 def test_missing_secret_fails_check_without_showing_others(

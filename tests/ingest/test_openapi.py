@@ -39,6 +39,8 @@ NOT_IN_THE_SPEC = {
     ("POST", "/events/{}/replay"),
     ("GET", "/preview"),
     ("POST", "/preview"),
+    ("GET", "/backtest"),
+    ("POST", "/backtest"),
     ("GET", "/ui-static/{}"),
     ("GET", "/static/{}"),  # Flask's own static route
 }

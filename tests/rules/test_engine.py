@@ -252,21 +252,19 @@ def test_matched_rules_that_cannot_make_a_task_report_an_error(typeform_event: E
     errors = {o.rule: o.error for o in outcomes}
     assert all(o.matched for o in outcomes)
     assert errors["needs-email"] == (
-        "rule needs-email: no email in the event, so no contact can be found or created"
+        "no email in the event, so no contact can be found or created "
+        "(answers.work_email: not in this event)"
     )
-    assert (
-        errors["empty-name"]
-        == "rule empty-name: the task name '{{ answers.nothing }}' rendered empty"
+    assert errors["empty-name"] == (
+        "the task name '{{ answers.nothing }}' rendered empty (answers.nothing: not in this event)"
     )
     assert errors["bad-base"] is not None
     assert errors["bad-base"].startswith(
-        "rule bad-base: due date '+1 day from {{ answers.readable_ref_long_text }}': "
+        "due date '+1 day from {{ answers.readable_ref_long_text }}': "
     )
     assert "cold" not in errors["bad-base"]  # the event's value is not echoed
     assert errors["sandboxed"] is not None and "not allowed" in errors["sandboxed"]
-    assert errors["bad-venue"] is not None and errors["bad-venue"].startswith(
-        "rule bad-venue: venue:"
-    )
+    assert errors["bad-venue"] is not None and errors["bad-venue"].startswith("venue:")
     assert errors["still-runs"] is None
     assert all(o.plan is None for o in outcomes if o.error)
 
@@ -275,7 +273,7 @@ def test_a_task_ivvy_would_refuse_is_an_error_here(typeform_event: Event) -> Non
     loaded = rules(ERROR_RULES)[-1]
     bad_status = dataclasses.replace(loaded, task=dataclasses.replace(loaded.task, status=9))
     [outcome] = evaluate(typeform_event, [bad_status], now=NOW, calendar=CALENDAR)
-    assert outcome.error == "rule still-runs: invalid task: status: must be a status id 0 to 4"
+    assert outcome.error == "invalid task: status: must be a status id 0 to 4"
 
 
 def test_now_is_the_only_clock(typeform_event: Event) -> None:

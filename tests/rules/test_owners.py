@@ -161,18 +161,17 @@ def test_new_lead_contact_can_be_configured() -> None:
         (
             {"contact": {"email": "{{ email }}", "create": True}},
             with_context(email=""),
-            "rule r: no email in the event, so no contact can be found or created",
+            "no email in the event, so no contact can be found or created",
         ),
         (
             {"contact": {"email": "{{ email }}"}},
             with_context(email="   "),
-            "rule r: no email in the event, so no contact can be found",
+            "no email in the event, so no contact can be found",
         ),
         (
             {"contact": {"email": "{{ email }}", "create": True}},
             with_context(email="jo at example dot com"),
-            "rule r: the email in the event is not a valid address, "
-            "so no contact can be found or created",
+            "the email in the event is not a valid address, so no contact can be found or created",
         ),
         (
             {
@@ -185,7 +184,7 @@ def test_new_lead_contact_can_be_configured() -> None:
                 }
             },
             with_context(email=""),
-            "rule r: no email in the event, so the new lead has no contact",
+            "no email in the event, so the new lead has no contact",
         ),
         (
             {
@@ -198,37 +197,40 @@ def test_new_lead_contact_can_be_configured() -> None:
                 }
             },
             CONTEXT,
-            "rule r: the new lead's name rendered empty",
+            "the new lead's name rendered empty (answers.nope: not in this event)",
         ),
         (
             {"lead": {"id": "{{ data.lead_id }}"}},
             CONTEXT,
-            "rule r: the lead id rendered empty from '{{ data.lead_id }}'",
+            "the lead id rendered empty from '{{ data.lead_id }}' "
+            "(data.lead_id: not in this event)",
         ),
         (
             {"lead": {"id": "{{ answers.company }}"}},
             CONTEXT,
-            "rule r: the lead id 'Acme Events' is not a positive whole number",
+            "the lead id 'Acme Events' is not a positive whole number",
         ),
         (
             {"contact": {"id": "{{ email }}"}},
             CONTEXT,
-            "rule r: the contact id (a hidden value) is not a positive whole number",
+            "the contact id (a hidden value) is not a positive whole number",
         ),
         (
             {"opportunity": {"id": "{{ data.id }}", "venue": "{{ data.venue }}"}},
             CONTEXT,
-            "rule r: the opportunity's venue id rendered empty",
+            "the opportunity's venue id rendered empty "
+            "(data.venue: not in this event; did you mean data.venueId?)",
         ),
         (
             {"company": {"id": "0"}},
             CONTEXT,
-            "rule r: the company id '0' is not a positive whole number",
+            "the company id '0' is not a positive whole number",
         ),
         (
             {"company": {"name": "{{ answers.business }}"}},
             CONTEXT,
-            "rule r: the company name rendered empty, so no company can be found",
+            "the company name rendered empty, so no company can be found "
+            "(answers.business: not in this event)",
         ),
     ],
 )

@@ -9,9 +9,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bridge.config import Config
+from bridge.evaluation import evaluate_event
 from bridge.events import Event
 from bridge.logs import Redactor
-from bridge.rules.engine import evaluate
+from bridge.rules.names import available_names
 
 # Where a task opens in the iVvy web app, below the account's web address.
 TASK_PATH = "/crm/task/view?id={task_id}"
@@ -27,6 +28,8 @@ class RuleExplanation:
     reasons: tuple[str, ...]
     error: str | None
     task_name: str | None
+    warnings: tuple[str, ...] = ()
+    action: str | None = None  # what a rule that acts on earlier tasks does, in words
 
 
 def explain_rules(config: Config, stored_event: dict[str, Any] | None) -> list[RuleExplanation]:
@@ -34,7 +37,7 @@ def explain_rules(config: Config, stored_event: dict[str, Any] | None) -> list[R
     if stored_event is None:
         return []
     event = Event.from_json(stored_event)
-    outcomes = evaluate(event, config.rules, now=event.received_at, calendar=config.calendar())
+    outcomes = evaluate_event(config, event, event.received_at)
     return [
         RuleExplanation(
             o.rule,
@@ -42,9 +45,22 @@ def explain_rules(config: Config, stored_event: dict[str, Any] | None) -> list[R
             tuple(o.reasons),
             o.error,
             o.plan.name if o.plan is not None else None,
+            o.warnings,
+            (
+                f"{o.action.action} the open tasks of {', '.join(o.action.of_rules)}"
+                if o.action is not None
+                else None
+            ),
         )
         for o in outcomes
     ]
+
+
+def event_names(stored_event: dict[str, Any] | None) -> list[str]:
+    """The names rules can read on a stored event (``guests``, ``answers.guests``...)."""
+    if stored_event is None:
+        return []
+    return available_names(Event.from_json(stored_event).context())
 
 
 def task_link(web_url: str | None, task_id: int | None) -> str | None:

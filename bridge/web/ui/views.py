@@ -1,4 +1,5 @@
-"""The status pages' views: overview, event list, one event, replay, preview."""
+"""The status pages' views: overview, event list, one event, replay (preview and backtest
+have their own modules)."""
 
 from __future__ import annotations
 
@@ -21,31 +22,28 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from bridge.logs import Redactor
-from bridge.rules.preview import PreviewError, preview
-from bridge.sources.base import PayloadInvalid
 from bridge.store import page_queries, queries
 from bridge.store.history import SPANS, load_history
 from bridge.store.maintenance import ReplayRefused, dead_jobs, replay_event
-from bridge.store.states import ACTIVE_JOB_STATES
+from bridge.store.states import ACTIVE_JOB_STATES, DeliveryState
+from bridge.task_status import TaskStatus
 from bridge.web.runtime_access import runtime
+from bridge.web.ui.backtest_view import backtest_page
 from bridge.web.ui.charts import circuit_lines, queue_chart, source_chart
 from bridge.web.ui.explain import (
     RuleExplanation,
+    event_names,
     explain_rules,
     redact_rows,
     redactor_for,
     task_link,
 )
 from bridge.web.ui.forms import EventFilters
+from bridge.web.ui.preview_view import preview_page
 from bridge.web.ui.timeline import event_timeline
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
-CONTENT_TYPES = (
-    "application/json",
-    "application/x-www-form-urlencoded",
-    "multipart/form-data; boundary=",
-)
 RULE_CHOICES: dict[str, Literal["current", "original"]] = {
     "current": "current",
     "original": "original",
@@ -139,9 +137,17 @@ def event_page(event_id: str) -> str:
     redact = _redactor()
     found["last_error"] = redact(found["last_error"]) if found["last_error"] else None
     deliveries = redact_rows(found["deliveries"], redact)
+    changes = page_queries.task_changes(
+        rt.engine, [d["id"] for d in deliveries if d["state"] == DeliveryState.DONE]
+    )
     for delivery in deliveries:
         delivery["link"] = task_link(rt.config.ivvy.web_url, delivery["task_id"])
         delivery["task_json"] = json.dumps(delivery["task"], indent=2) if delivery["task"] else ""
+        later = redact_rows(changes.get(delivery["id"], []), redact)
+        delivery["changes"] = [_change(c) for c in later]
+    actions = [
+        _change(a) for a in redact_rows(page_queries.event_actions(rt.engine, event_id), redact)
+    ]
     active = [job for job in found["jobs"] if job["state"] in ACTIVE_JOB_STATES]
     return render_template(
         "event.html",
@@ -150,13 +156,38 @@ def event_page(event_id: str) -> str:
         data_json=_pretty(found["event"], "data"),
         previous_json=_pretty(found["event"], "previous_data"),
         explanations=_explanations(found["event"]),
+        names=_names(found["event"]),
         rules_changed=found["rules_digest"] not in (None, rt.config.rules_digest),
         deliveries=deliveries,
+        actions=actions,
         jobs=redact_rows(found["jobs"], redact),
         attempts=redact_rows(found["attempts"], redact),
         active_job=bool(active),
         timeline=event_timeline(found, ZoneInfo(rt.config.ivvy.timezone)),
     )
+
+
+def _change(row: dict[str, Any]) -> dict[str, Any]:
+    """An action on a task, in words: what it set (the body's fields, the description aside)."""
+    body = row.get("body") or {}
+    if isinstance(body, str):
+        body = json.loads(body)
+    shown = []
+    for name, value in body.items():
+        if name in ("id", "venueId"):
+            continue
+        if name == "status":
+            value = TaskStatus(int(value)).label
+        elif name == "description":
+            lines = str(value).splitlines()
+            value = f"a line added: {lines[-1]}" if lines else ""
+        shown.append(f"{name}: {value}")
+    before = row.get("status_before")
+    return {
+        **row,
+        "set": shown,
+        "before": TaskStatus(int(before)).label if before is not None else None,
+    }
 
 
 def _explanations(stored: dict[str, Any] | None) -> list[RuleExplanation] | None:
@@ -166,6 +197,14 @@ def _explanations(stored: dict[str, Any] | None) -> list[RuleExplanation] | None
     except Exception as exc:  # an event stored by an older version may not load any more
         log.warning("rules could not be re-run", extra={"error_type": type(exc).__name__})
         return None
+
+
+def _names(stored: dict[str, Any] | None) -> list[str]:
+    try:
+        return event_names(stored)
+    except Exception as exc:  # as _explanations: an old stored event may not load any more
+        log.warning("names could not be listed", extra={"error_type": type(exc).__name__})
+        return []
 
 
 def _pretty(stored: dict[str, Any] | None, key: str) -> str:
@@ -197,46 +236,6 @@ def replay(event_id: str) -> BaseResponse:
     return redirect(url_for("ui.event", event_id=event_id))
 
 
-def preview_page() -> str:
-    """Paste a payload, pick a source, see what the rules would do; nothing is sent."""
-    rt = runtime()
-    sources = sorted(rt.config.sources)
-    form = {"source": sources[0] if sources else "", "content_type": CONTENT_TYPES[0]}
-    form["payload"] = ""
-    result: dict[str, Any] | None = None
-    problem: str | None = None
-    if request.method == "GET" and request.args.get("event"):
-        stored = page_queries.stored_body(rt.engine, request.args["event"])
-        if stored is None:
-            abort(404, "There is no event with that id.")
-        form = {
-            "source": stored.source,
-            "content_type": stored.content_type,
-            "payload": stored.body.decode("utf-8", errors="replace"),
-        }
-    elif request.method == "POST":
-        form = {key: request.form.get(key, "") for key in ("source", "content_type", "payload")}
-        try:
-            result = preview(
-                rt.config,
-                form["source"],
-                form["payload"].encode("utf-8"),
-                form["content_type"] or CONTENT_TYPES[0],
-                rt.clock(),
-            )
-        except (PreviewError, PayloadInvalid) as exc:
-            problem = str(exc)
-    return render_template(
-        "preview.html",
-        form=form,
-        sources=sources,
-        content_types=CONTENT_TYPES,
-        result=result,
-        problem=problem,
-        as_json=lambda value: json.dumps(value, indent=2, ensure_ascii=False, default=str),
-    )
-
-
 def register_routes(bp: Blueprint) -> None:
     """Add the pages to the status pages' blueprint."""
     bp.add_url_rule("/", "overview", overview)
@@ -244,3 +243,4 @@ def register_routes(bp: Blueprint) -> None:
     bp.add_url_rule("/events/<event_id>", "event", event_page)
     bp.add_url_rule("/events/<event_id>/replay", "replay", replay, methods=["POST"])
     bp.add_url_rule("/preview", "preview", preview_page, methods=["GET", "POST"])
+    bp.add_url_rule("/backtest", "backtest", backtest_page, methods=["GET", "POST"])

@@ -12,7 +12,7 @@ import pytest
 
 from bridge.cli import main
 from bridge.config import Config, load_config
-from bridge.rules.preview import PreviewError, content_type_for, preview
+from bridge.evaluation import PreviewError, content_type_for, preview
 from bridge.sources.base import PayloadInvalid
 
 SAMPLES = Path(__file__).parents[1] / "fixtures" / "samples"
@@ -137,6 +137,8 @@ def test_preview_shape_for_a_website_enquiry(config: Config) -> None:
                 "email": "jo@example.com",
             },
         },
+        "key": None,
+        "update_open": None,
     }
     assert result["calls"] == [
         {
@@ -184,8 +186,8 @@ def test_company_by_name_new_lead_and_errors(config: Config) -> None:
     result = website(config, event_type="Birthday", phone="0400 000 000")
     rules = {r["rule"]: r for r in result["rules"]}
     assert (
-        rules["birthday"]["error"]
-        == "rule birthday: the company name rendered empty, so no company can be found"
+        rules["birthday"]["error"] == "the company name rendered empty, so no company can be found"
+        " (answers.company: not in this event)"
     )
     assert "calls" not in rules["birthday"]
     calls = [(c["call"], c["body"]) for c in rules["needs-phone"]["calls"]]
