@@ -18,6 +18,7 @@ from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.store.backtest_reads import recent_runs
 from bridge.store.tables import deliveries, task_actions
+from tests.e2e.test_lifecycle_examples import Examples, examples
 from tests.operations.bridge_under_test import Bridge, enquiry
 from tests.operations.test_backtest import rows, run_cli
 
@@ -58,6 +59,7 @@ CONFERENCE_CANCELS = """
     cancel: {tasks_of: call-back, key: "{{ email }}"}
 """
 ADMIN = "backtest-admin-token"
+__all__ = ["examples"]  # the fixture, from the lifecycle examples' tests
 
 
 def deliver(bridge: Bridge) -> tuple[Runtime, list[str]]:
@@ -226,3 +228,25 @@ def test_an_action_of_another_kind_or_none_then() -> None:
         == "not in this config; then it completed task 7 (1 left alone: closed by a person, "
         "or gone)"
     )
+
+
+def test_the_examples_opportunity_won_then_lost_agrees_with_itself(examples: Examples) -> None:
+    """examples/bridge.yaml on the iVvy samples: actions found by owner, not by key."""
+    added = examples.post("ivvy", "ivvy-opportunity-added.json")
+    won = examples.post("ivvy", "ivvy-opportunity-won.json")
+    lost = examples.post("ivvy", "ivvy-opportunity-lost.json")
+    engine = examples.runtime.engine
+    report = backtest(examples.runtime.config, "ivvy", recent_runs(engine, "ivvy", 10), 10)
+    acting = {
+        name: (t.matched, t.tasks, dict(+t.actions), t.differences)
+        for name, t in report.tallies.items()
+        if t.matched
+    }
+    assert acting == {
+        "opportunity-added": (1, 1, {}, 0),
+        "opportunity-lost": (1, 0, {"cancel": 1}, 0),
+        "proposal-done-when-won": (1, 0, {"complete": 1}, 0),
+        "opportunity-won": (1, 1, {}, 0),
+    }
+    assert report.differences == []
+    assert [run["event"] for run in report.runs] == [lost, won, added]
