@@ -206,6 +206,7 @@ def test_the_command_page_and_api_show_actions(bridge: Bridge, tmp_path: Path) -
         assert page.status_code == 200
         assert "3 actions on earlier tasks" in page.text
         assert "<strong>cancel</strong> the open tasks of call-back" in page.text
+        assert "@example.org" not in page.text  # the keys are emails: hidden, as in errors
         assert "2 \N{MULTIPLICATION SIGN} cancel" in page.text
         assert "1 \N{MULTIPLICATION SIGN} update" in page.text
     finally:
