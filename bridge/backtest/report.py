@@ -9,20 +9,28 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.backtest.compare import SETTLED, Then, difference, then_for
+from bridge.backtest.compare import SETTLED, Then, difference, then_for, updates_open_task
 from bridge.backtest.verdicts import Evaluator, Verdict
 from bridge.config import Config
 from bridge.events import Event
 from bridge.store.backtest_reads import StoredRun
 
+ACTION_KINDS = ("complete", "cancel", "update")
+
 
 @dataclass
 class RuleTally:
-    """One rule over the events: how many it matched, tasks, errors, differences."""
+    """One rule over the events: how many it matched, tasks, actions, errors, differences.
+
+    ``actions`` counts, by kind, the events on which the rule would complete, cancel or
+    update earlier tasks (an ``update_open`` task that would update its key's open task
+    counts as an ``update``, not a task).
+    """
 
     rule: str
     matched: int = 0
     tasks: int = 0
+    actions: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     differences: int = 0
     # Names the rule reads that matched events lack ("guest: not in this event; ...").
@@ -34,6 +42,8 @@ class RuleTally:
             "rule": self.rule,
             "matched": self.matched,
             "tasks": self.tasks,
+            "actions": sum(self.actions.values()),
+            "action_counts": {kind: self.actions[kind] for kind in ACTION_KINDS},
             "errors": sum(self.errors.values()),
             "differences": self.differences,
             "error_counts": [
@@ -60,7 +70,7 @@ class Difference:
     def to_json(self) -> dict[str, Any]:
         """The difference as JSON."""
         now = None if self.now is None else _verdict_json(self.now)
-        then = {k: v for k, v in vars(self.then).items() if v is not None}
+        then = {k: _plain(v) for k, v in vars(self.then).items() if v not in (None, (), False)}
         return {
             "event": self.event_id,
             "received_at": self.received_at,
@@ -88,13 +98,15 @@ class Report:
 
     @property
     def summary(self) -> str:
-        """One line: events, tasks, errors, differences."""
+        """One line: events, tasks, actions (when any), errors, differences."""
         tasks = sum(t.tasks for t in self.tallies.values())
+        actions = sum(sum(t.actions.values()) for t in self.tallies.values())
         errors = sum(sum(t.errors.values()) for t in self.tallies.values())
         events = len(self.runs) + self.invalid
+        acting = f", {actions} action{_s(actions)} on earlier tasks" if actions else ""
         line = (
             f"{events} event{_s(events)} of {self.source}: {tasks} task{_s(tasks)} would be "
-            f"created, {errors} error{_s(errors)}; {len(self.differences)} "
+            f"created{acting}, {errors} error{_s(errors)}; {len(self.differences)} "
             f"difference{_s(len(self.differences))} from what happened"
         )
         skipped = []
@@ -126,10 +138,20 @@ def _s(n: int) -> str:
     return "" if n == 1 else "s"
 
 
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
 def _verdict_json(verdict: Verdict) -> dict[str, Any]:
     out: dict[str, Any] = {"rule": verdict.rule, "verdict": verdict.kind}
     if verdict.kind == "task":
         out.update(task=verdict.task_name, due_utc=verdict.due_utc)
+        if verdict.update_open:
+            out.update(update_open=True, key=verdict.key)
+    if verdict.kind == "action":
+        out.update(action=verdict.action, tasks_of=list(verdict.tasks_of))
+        if verdict.key is not None:
+            out["key"] = verdict.key
     if verdict.error:
         out["error"] = verdict.error
     return out
@@ -173,13 +195,17 @@ def _tally(report: Report, run: StoredRun, verdicts: list[Verdict]) -> None:
         tally = report.tallies[verdict.rule]
         if verdict.kind != "no_match":
             tally.matched += 1
-        if verdict.kind == "task":
+        then = then_for(run, verdict.rule)
+        if updates_open_task(verdict, then):
+            tally.actions["update"] += 1
+        elif verdict.kind == "task":
             tally.tasks += 1
+        if verdict.kind == "action" and verdict.action:
+            tally.actions[verdict.action] += 1
         if verdict.kind == "error" and verdict.error:
             tally.errors[verdict.error] += 1
         if verdict.kind != "no_match":
             tally.warnings.update(verdict.warnings)
-        then = then_for(run, verdict.rule)
         said = difference(verdict, then)
         if said is not None:
             tally.differences += 1

@@ -16,12 +16,16 @@ from bridge.evaluation import evaluate_event
 from bridge.events import Event
 from bridge.rules.due import to_ivvy_utc
 
-VerdictKind = Literal["task", "error", "no_match"]
+VerdictKind = Literal["task", "action", "error", "no_match"]
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """One rule on one event: a task (its name and UTC due time), an error, or no match."""
+    """One rule on one event: a task (its name and UTC due time), an action on earlier
+    tasks (``complete``, ``cancel`` or ``update`` the open tasks of ``tasks_of``), an error,
+    or no match.  A task whose rule has ``update_open`` carries its ``key``: the key's open
+    task, if any, is updated instead of a new one created.
+    """
 
     rule: str
     kind: VerdictKind
@@ -30,6 +34,10 @@ class Verdict:
     due_utc: str | None = None
     error: str | None = None
     warnings: tuple[str, ...] = ()  # names the rule reads that the event lacks
+    action: str | None = None  # complete | cancel | update, for kind "action"
+    tasks_of: tuple[str, ...] = ()  # the rules whose open tasks the action selects
+    key: str | None = None  # the rendered key an action, or an update_open task, goes by
+    update_open: bool = False  # a task that updates its key's open task instead, if any
 
 
 class Evaluator:
@@ -52,10 +60,20 @@ class Evaluator:
             base = Verdict(verdict.rule, "no_match", verdict.reasons, warnings=verdict.warnings)
             if verdict.kind == "no_match":
                 found.append(base)
+            elif verdict.kind == "action" and verdict.action is not None:
+                act = verdict.action
+                found.append(
+                    replace(base, kind="action", action=act.action, tasks_of=act.of_rules,
+                            key=act.key)
+                )  # fmt: skip
             elif verdict.kind == "error" or verdict.plan is None:
                 error = verdict.error or "the rule produced no task"
                 found.append(replace(base, kind="error", error=error))
             else:
                 name, due = verdict.plan.name, to_ivvy_utc(verdict.plan.due)
-                found.append(replace(base, kind="task", task_name=name, due_utc=due))
+                opens = verdict.plan.update_open is not None
+                found.append(
+                    replace(base, kind="task", task_name=name, due_utc=due,
+                            key=verdict.plan.key, update_open=opens)
+                )  # fmt: skip
         return found

@@ -73,18 +73,21 @@ def _fail(message: str) -> int:
 
 
 def as_text(report: Report) -> str:
-    """A table per rule, the errors it would hit, then each difference."""
+    """A table per rule (``acts``: the events on which it would complete, cancel or update
+    earlier tasks, by kind below it), the errors it would hit, then each difference."""
     lines = [
         f"backtest of {report.source}: the last {report.last} events, rules of {report.config_path}"
         " (nothing was sent)",
         "",
-        f"{'rule':<32} {'matched':>7} {'tasks':>6} {'errors':>6} {'differ':>6}",
+        f"{'rule':<32} {'matched':>7} {'tasks':>6} {'acts':>6} {'errors':>6} {'differ':>6}",
     ]
     for tally in report.tallies.values():
+        acts = sum(tally.actions.values())
         lines.append(
-            f"{tally.rule:<32} {tally.matched:>7} {tally.tasks:>6} "
+            f"{tally.rule:<32} {tally.matched:>7} {tally.tasks:>6} {acts:>6} "
             f"{sum(tally.errors.values()):>6} {tally.differences:>6}"
         )
+        lines += [f"    {count} x {kind}" for kind, count in sorted(tally.actions.items()) if count]
         lines += [f"    {count} x {error}" for error, count in tally.errors.most_common()]
         lines += [
             f"    {count} x warning: {warning}" for warning, count in tally.warnings.most_common()

@@ -154,8 +154,8 @@ def test_the_command_reports_per_rule_and_the_differences(bridge: Bridge, tmp_pa
     )
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
-    assert any(line.split() == ["website-enquiry", "3", "3", "0", "3"] for line in lines)
-    assert any(line.split() == ["wedding", "2", "2", "0", "1"] for line in lines)
+    assert any(line.split() == ["website-enquiry", "3", "3", "0", "0", "3"] for line in lines)
+    assert any(line.split() == ["wedding", "2", "2", "0", "0", "1"] for line in lines)
     assert f"  {ids[1]}  " in shown.stdout  # the conference enquiry, now a wedding task
     assert lines[-1].startswith("3 events of website: 5 tasks would be created, 0 errors; ")
 

@@ -90,9 +90,9 @@ def test_the_backtest_page_runs_the_file_or_the_editor_and_saves_nothing(trial: 
     assert page.status_code == 200
     assert "3 events of website: 7 tasks would be created, 0 errors; 3 differences" in page.text
     assert cells(page.text, "backtest-rules") == {
-        "website-enquiry": ["website-enquiry", "3", "3", "0", "0"],
-        "wedding": ["wedding", "1", "1", "0", "0"],
-        "followup": ["followup", "3", "3", "0", "3"],
+        "website-enquiry": ["website-enquiry", "3", "3", "0", "0", "0"],
+        "wedding": ["wedding", "1", "1", "0", "0", "0"],
+        "followup": ["followup", "3", "3", "0", "0", "3"],
     }
     assert "priya1@example.org" not in page.text  # errors and differences are redacted
 
@@ -124,8 +124,8 @@ def test_the_backtest_page_runs_the_file_or_the_editor_and_saves_nothing(trial: 
     )
     assert "With the rules of the editor" in edited.text
     assert cells(edited.text, "backtest-rules") == {
-        "wedding": ["wedding", "2", "2", "0", "1"],
-        "lead-by-id": ["lead-by-id", "3", "0", "3", "3"],
+        "wedding": ["wedding", "2", "2", "0", "0", "1"],
+        "lead-by-id": ["lead-by-id", "3", "0", "0", "3", "3"],
     }
     assert f'data-event="{trial.ids[1]}" data-rule="wedding"' in edited.text
     assert "would create &#39;Wedding: call Priya&#39;; then it did not match" in edited.text

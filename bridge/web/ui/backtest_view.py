@@ -33,7 +33,7 @@ def _last(raw: str) -> tuple[int, str | None]:
 
 
 def _redacted(report: dict[str, Any], redact: Redactor) -> dict[str, Any]:
-    """Error texts and difference sentences with secrets, emails and phones hidden."""
+    """Error texts, keys and difference sentences with secrets, emails and phones hidden."""
     for tally in report["rules"]:
         for entry in tally["error_counts"]:
             entry["error"] = redact(entry["error"])
@@ -41,10 +41,14 @@ def _redacted(report: dict[str, Any], redact: Redactor) -> dict[str, Any]:
             entry["warning"] = redact(entry["warning"])
     for found in report["differences"]:
         found["summary"] = redact(found["summary"])
+        for side in (found["now"] or {}, found["then"]):
+            if side.get("key"):
+                side["key"] = redact(side["key"])
     for run in report["runs"]:
         for verdict in run["rules"]:
-            if verdict.get("error"):
-                verdict["error"] = redact(verdict["error"])
+            for name in ("error", "key"):  # a key is often an email ("{{ email }}")
+                if verdict.get(name):
+                    verdict[name] = redact(verdict[name])
     return report
 
 
