@@ -405,3 +405,36 @@ def test_pruning_an_event_takes_its_task_memory_with_it(bench: Bench) -> None:
                  message="c")  # fmt: skip
     run(bench)
     assert delivered(bench, fresh)["state"] == "done"
+
+
+def test_an_event_whose_key_task_is_still_being_created_waits_and_then_updates_it(
+    bench: Bench,
+) -> None:
+    first = post(bench, "form", email="ana@example.org", first_name="Ana", last_name="Li",
+                 message="a")  # fmt: skip
+    # The first event takes the key, then iVvy fails for now (its first call, the contact's
+    # look-up): the key's task is not made yet, and the job waits for its retry.
+    bench.faults(fail_next=1, status=503)
+    worker = bench.worker()
+    worker.run_pending(max_jobs=1)
+    assert delivered(bench, first)["state"] == "pending"
+    assert bench.job(first)["state"] == "ready"
+    second = post(bench, "form", email="ana@example.org", first_name="Ana", last_name="Li",
+                  message="b")  # fmt: skip
+    worker.run_pending(max_jobs=1)
+    assert bench.job(second)["state"] == "ready"  # waits for the key's task
+    assert (
+        bench.rows("SELECT * FROM deliveries WHERE event_id = :e", e=second)[0]["open_task_of"]
+        == delivered(bench, first)["id"]
+    )
+    assert bench.listing("tasks") == []
+    bench.clear_faults()
+    for _ in range(3):
+        bench.clock.advance(3600)
+        worker.run_pending()
+    (task,) = bench.listing("tasks")
+    assert delivered(bench, first)["task_id"] == task["id"]
+    assert (delivered(bench, second)["state"], delivered(bench, second)["task_id"]) == (
+        "acted", task["id"],
+    )  # fmt: skip
+    assert task["description"].splitlines()[-1].startswith("Asked again: b [bridge")
