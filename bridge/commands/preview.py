@@ -69,6 +69,8 @@ def as_text(result: dict[str, Any]) -> str:
         return "\n".join([*lines, result["summary"]])
     event = result["event"]
     lines.append(f"event  {event['kind']} (id {event['external_id'] or 'none'})")
+    if result.get("names"):
+        lines.append("names  " + ", ".join(result["names"]))
     lines.append("")
     for rule in result["rules"]:
         verdict = {"error": "ERROR", "task": "MATCH"}.get(rule.get("verdict", ""), "no")

@@ -17,11 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``prune`` sub-command."""
     parser = sub.add_parser(
         "prune",
-        help="delete events, jobs and dedupe keys past the config's retention",
+        help="delete events, jobs, dedupe keys and circuit periods past the config's retention",
         description="Apply the `retention` section of $BRIDGE_CONFIG to $DATABASE_URL: events "
         "(with their deliveries, jobs and attempts) after events_days unless a job is still "
         "queued, done and dead jobs after jobs_days, dedupe keys after dedupe_days and never "
-        "before their event. Deletes in short batches.",
+        "before their event, the iVvy circuit's ended open periods after events_days but "
+        "never within the overview's 7 days. Deletes in short batches.",
     )
     parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     parser.add_argument("--dry-run", action="store_true", help="count, delete nothing")

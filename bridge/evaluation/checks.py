@@ -14,6 +14,8 @@ from bridge.rules.plan import TaskPlan
 
 # What iVvy requires of a contact it creates (addOrUpdateContact), besides the email.
 NEW_CONTACT_NAMES = ("firstName", "lastName")
+# What iVvy requires of a contact's lead it creates (addOrUpdateLead), besides its contact.
+NEW_LEAD_FIELDS = ("name", "sourceId", "typeId", "stageId", "industryId")
 
 
 def new_contact_fields(contact_fields: Mapping[str, Any], email: str) -> dict[str, Any]:
@@ -38,6 +40,10 @@ def plan_problem(plan: TaskPlan) -> str | None:
     whether a contact with the email exists, so preview and the worker agree without iVvy.
     """
     owner = plan.owner
+    if owner.kind == "new_lead":
+        missing = [name for name in NEW_LEAD_FIELDS if owner.lead_fields.get(name) in (None, "")]
+        if missing:  # the rule schema requires them: only a rule built in code can lack one
+            return "a new lead needs " + " and ".join(missing) + ", and the rule gives none"
     if owner.create_contact:
         return new_contact_problem(new_contact_fields(owner.contact_fields, owner.email or ""))
     return None

@@ -146,12 +146,14 @@ class IvvyTransportError(IvvyError):
         )
 
 
-def _int_or_none(value: Any) -> int | None:
+def int_or_none(value: Any) -> int | None:
+    """A code in an iVvy answer as an int (iVvy sends some as strings), else None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    # ASCII digits only: "²".isdigit() is true, and int() refuses it.
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value)
     return None
 
@@ -165,8 +167,8 @@ def error_from_body(
     action: str | None = None,
 ) -> IvvyError:
     """An IvvyError from iVvy's error object ``{"errorCode", "message", "specificCode", ...}``."""
-    error_code = _int_or_none(body.get("errorCode"))
-    specific_code = _int_or_none(body.get("specificCode"))
+    error_code = int_or_none(body.get("errorCode"))
+    specific_code = int_or_none(body.get("specificCode"))
     extra = body.get("additionalMessages")
     additional = [str(m) for m in extra] if isinstance(extra, list) else []
     message = body.get("message")

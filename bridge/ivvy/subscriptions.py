@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.ivvy.client import IvvyClient
-from bridge.ivvy.errors import IvvyError
+from bridge.ivvy.errors import IvvyError, int_or_none
 
 # iVvy's feeds, in the order its answers list them.
 ENDPOINTS = ("crm", "venues", "payments", "contacts", "companies", "events", "ari")
@@ -116,7 +116,7 @@ def unsubscribe_account(
     body = {f"{name}Endpoint": url for name in endpoints}
     action = "unsubscribeFromNotifications"
     answer = _object(client.call("account", action, body), action, "account")
-    return [Unsubscribed(name, _code(answer.get(f"{name}Result"))) for name in endpoints]
+    return [Unsubscribed(name, int_or_none(answer.get(f"{name}Result"))) for name in endpoints]
 
 
 def subscribe_venue(client: IvvyClient, url: str, venue_id: int) -> Subscribed:
@@ -136,14 +136,4 @@ def unsubscribe_venue(client: IvvyClient, url: str, venue_id: int) -> Unsubscrib
     action = "unsubscribeFromNotification"  # singular, as iVvy names it
     body = {"venueId": venue_id, "endpoint": url}
     answer = _object(client.call("venue", action, body), action, "venue")
-    return Unsubscribed(f"venue {venue_id}", _code(answer.get("result")))
-
-
-def _code(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
+    return Unsubscribed(f"venue {venue_id}", int_or_none(answer.get("result")))

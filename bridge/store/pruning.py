@@ -1,4 +1,4 @@
-"""Pruning: old events, finished jobs and dedupe keys deleted in short batches.
+"""Pruning: old events, finished jobs, dedupe keys and circuit periods, in short batches.
 
 Each batch is its own transaction, so a big prune never holds SQLite's write
 lock (or PostgreSQL row locks) for long and the inbox keeps accepting.
@@ -15,9 +15,11 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.config.sections import RetentionSettings
+from bridge.store.history import SPANS
 from bridge.store.states import ACTIVE_JOB_STATES, FINISHED_JOB_STATES
 from bridge.store.tables import (
     attempts,
+    circuit_periods,
     dedupe_keys,
     deliveries,
     events,
@@ -27,7 +29,9 @@ from bridge.store.tables import (
 )
 
 BATCH_SIZE = 500
-TABLES = ("events", "deliveries", "jobs", "attempts", "dedupe_keys")
+TABLES = ("events", "deliveries", "jobs", "attempts", "dedupe_keys", "circuit_periods")
+# The overview's longest picture, whose circuit marks must survive any retention.
+CHART_DAYS = max(SPANS.values()) // 24
 
 
 def _old_events(cutoff: datetime) -> ColumnElement[bool]:
@@ -51,12 +55,21 @@ def _old_keys(cutoff: datetime, doomed_events: Select[Any] | None = None) -> Col
     return (dedupe_keys.c.created_at < cutoff) & gone
 
 
+def _old_periods(cutoff: datetime) -> ColumnElement[bool]:
+    """Circuit periods that ended before ``cutoff`` (an open one is drawn up to now)."""
+    return circuit_periods.c.closed_at.is_not(None) & (circuit_periods.c.closed_at < cutoff)
+
+
 def _count(conn: Connection, table: Table, condition: ColumnElement[bool]) -> int:
     return int(conn.execute(select(func.count()).select_from(table).where(condition)).scalar_one())
 
 
 def _dry_run(
-    engine: Engine, events_cutoff: datetime, jobs_cutoff: datetime, dedupe_cutoff: datetime
+    engine: Engine,
+    events_cutoff: datetime,
+    jobs_cutoff: datetime,
+    dedupe_cutoff: datetime,
+    circuit_cutoff: datetime,
 ) -> dict[str, int]:
     doomed_events = select(events.c.id).where(_old_events(events_cutoff))
     doomed_jobs = select(jobs.c.id).where(
@@ -73,6 +86,7 @@ def _dry_run(
                 or_(attempts.c.job_id.in_(doomed_jobs), attempts.c.event_id.in_(doomed_events)),
             ),
             "dedupe_keys": _count(conn, dedupe_keys, _old_keys(dedupe_cutoff, doomed_events)),
+            "circuit_periods": _count(conn, circuit_periods, _old_periods(circuit_cutoff)),
         }
 
 
@@ -150,6 +164,20 @@ def _prune_dedupe_batch(
     return len(keys)
 
 
+def _prune_periods_batch(
+    engine: Engine, cutoff: datetime, batch_size: int, counts: dict[str, int]
+) -> int:
+    with engine.begin() as conn:
+        ids = list(
+            conn.scalars(select(circuit_periods.c.id).where(_old_periods(cutoff)).limit(batch_size))
+        )
+        if ids:
+            counts["circuit_periods"] += conn.execute(
+                delete(circuit_periods).where(circuit_periods.c.id.in_(ids))
+            ).rowcount
+    return len(ids)
+
+
 def prune(
     engine: Engine,
     retention: RetentionSettings,
@@ -164,19 +192,24 @@ def prune(
     go with their deliveries, jobs and attempts.  Done and dead jobs finished
     more than ``jobs_days`` ago go with their attempts.  Dedupe keys go after
     ``dedupe_days``: kept longer than events, so a sender's late retry of a
-    pruned event is still answered as a duplicate of the old id.
-    Keys: events, deliveries, jobs, attempts, dedupe_keys.
+    pruned event is still answered as a duplicate of the old id.  The circuit
+    breaker's periods that ended more than ``events_days`` ago go too, but never
+    one the overview's 7-day picture still draws.
+    Keys: events, deliveries, jobs, attempts, dedupe_keys, circuit_periods.
     """
     events_cutoff = now - timedelta(days=retention.events_days)
     jobs_cutoff = now - timedelta(days=retention.jobs_days)
     dedupe_cutoff = now - timedelta(days=retention.dedupe_days)
+    circuit_cutoff = now - timedelta(days=max(retention.events_days, CHART_DAYS))
     if dry_run:
-        return _dry_run(engine, events_cutoff, jobs_cutoff, dedupe_cutoff)
+        return _dry_run(engine, events_cutoff, jobs_cutoff, dedupe_cutoff, circuit_cutoff)
     counts = dict.fromkeys(TABLES, 0)
     while _prune_events_batch(engine, events_cutoff, batch_size, counts) == batch_size:
         pass
     while _prune_jobs_batch(engine, jobs_cutoff, batch_size, counts) == batch_size:
         pass
     while _prune_dedupe_batch(engine, dedupe_cutoff, batch_size, counts) == batch_size:
+        pass
+    while _prune_periods_batch(engine, circuit_cutoff, batch_size, counts) == batch_size:
         pass
     return counts

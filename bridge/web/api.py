@@ -1,4 +1,4 @@
-"""The admin JSON API under ``/api/``: events, dead jobs, replay, preview, queue, config.
+"""The admin JSON API under ``/api/``: events, dead jobs, replay, preview, backtest, queue, config.
 
 Every route needs the admin token (``Authorization: Bearer``); see ``auth``.
 """
@@ -13,12 +13,15 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import Schema, ValidationError
 
+from bridge.backtest import backtest
 from bridge.evaluation import PreviewError, preview
 from bridge.sources.base import PayloadInvalid
 from bridge.sources.decoding import UnsafeJSON, decode_json
 from bridge.store import queries
+from bridge.store.backtest_reads import recent_runs
 from bridge.store.maintenance import ReplayRefused, dead_jobs, replay_event
 from bridge.web.api_schemas import (
+    backtest_query,
     counts_query,
     event_filters,
     limit_query,
@@ -180,6 +183,18 @@ def preview_payload() -> Response:
     except PayloadInvalid as exc:
         return error_response(422, str(exc))
     return Response(json.dumps(result, default=str), mimetype="application/json")
+
+
+@bp.get("/backtest")
+def backtest_source() -> Response:
+    """The config's rules on a source's last stored events; nothing is sent or stored."""
+    args = _load_query(backtest_query)
+    rt = runtime()
+    if rt.config.source(args["source"]) is None:
+        return error_response(404, "no source with that name in the config")
+    log.info("api backtest", extra={"source": args["source"], "last": args["last"]})
+    runs = recent_runs(rt.engine, args["source"], args["last"])
+    return jsonify(backtest(rt.config, args["source"], runs, args["last"]).to_json())
 
 
 @bp.get("/config")

@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from bridge.store.backtest_reads import MAX_LAST
 from bridge.store.queries import CURSOR_PATTERN, EVENT_STATES, MAX_PAGE
 
 
@@ -68,8 +69,16 @@ class PreviewSchema(Schema):
             raise ValidationError("a form-encoded payload must be given as a string", "payload")
 
 
+class BacktestQuerySchema(Schema):
+    """``GET /api/backtest`` query string."""
+
+    source = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    last = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_LAST))
+
+
 event_filters = EventFilterSchema()
 counts_query = CountsQuerySchema()
 limit_query = LimitQuerySchema()
 replay_body = ReplaySchema()
 preview_body = PreviewSchema()
+backtest_query = BacktestQuerySchema()

@@ -69,3 +69,18 @@ def test_without_any_config_the_commands_name_the_file_they_looked_for(
         assert main(argv) == 1
         err = capsys.readouterr().err
         assert "bridge.yaml: cannot read the config file" in err, (argv, err)
+
+
+def test_prune_finds_the_config_as_serve_does(
+    folder: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    (folder / "bridge.yaml").write_text(
+        CONFIG.replace("RULE", "from-cwd") + "retention: {events_days: 3, dedupe_days: 9}\n"
+    )
+    assert main(["prune", "--dry-run", "--json"]) == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["dry_run"] is True
+    (folder / "bridge.yaml").write_text("ivvy: [")  # now only --config names a valid file
+    assert main(["prune", "--dry-run"]) == 1
+    assert "bridge.yaml" in capsys.readouterr().err
+    assert main(["prune", "--dry-run", "--config", "flag.yaml"]) == 0

@@ -186,3 +186,18 @@ def test_check_fails_on_a_payload_a_rule_cannot_make_a_task_of(
     ) in captured.out
     assert "nowhere-x.json: ERROR no source named 'nowhere'" in captured.out
     assert captured.err.endswith(f"{folder}: 2 errors\n")
+
+
+def test_a_plan_without_what_ivvy_requires_of_a_new_lead_is_refused() -> None:
+    from bridge.evaluation.checks import plan_problem
+    from bridge.rules.plan import OwnerPlan, TaskPlan
+
+    owner = OwnerPlan(
+        "new_lead",
+        email="a@example.org",
+        create_contact=True,
+        contact_fields={"firstName": "A", "lastName": "B"},
+        lead_fields={"name": "Gala", "sourceId": 1, "typeId": 1, "stageId": 1},
+    )
+    plan = TaskPlan(rule="r", name="Call", due=NOW, owner=owner)
+    assert plan_problem(plan) == "a new lead needs industryId, and the rule gives none"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bridge.cli import main
 from bridge.config import Config, load_config
 from bridge.evaluation import evaluate_event, preview
 from bridge.ivvy.sandbox import SandboxServer
@@ -101,3 +102,25 @@ def test_a_null_renders_empty_not_none(config: Config) -> None:
     (verdict,) = evaluate_event(config, _event(config, {**FORM, "last_name": None}), NOW)
     assert verdict.plan is not None
     assert verdict.plan.name == "Call Tom  (150 guests)"
+
+
+def test_preview_no_longer_promises_a_contact_the_worker_cannot_create(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    rules = """
+  - name: call-back
+    on: {source: website}
+    contact: {email: "{{ email }}", create: true}
+    task: {name: "Call {{ first_name }}", due: "+1 day"}
+"""
+    path = write_config(tmp_path, ivvy_url="http://127.0.0.1:9", rules=rules)
+    for name, value in CONFIG_ENV.items():
+        monkeypatch.setenv(name, value)
+    payload = tmp_path / "website-tom.json"
+    payload.write_text(json.dumps({"first_name": "Tom", "email": "tom@example.org"}))
+    argv = ["preview", "--config", str(path), "--source", "website", str(payload)]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "[ERROR] call-back" in out
+    assert "! a new contact needs lastName, and the event has none" in out
+    assert out.rstrip().endswith("1 of 1 rules matched; 0 tasks would be created; 1 error")

@@ -25,9 +25,11 @@ from hypothesis import strategies as st
 
 from bridge.config import Config, load_config
 from bridge.evaluation import content_type_for, preview_event
+from bridge.evaluation.warnings import rule_templates
 from bridge.events import COMMON_FIELDS, Event
 from bridge.ivvy.sandbox import SANDBOX_KEY, SANDBOX_SECRET, SandboxServer
 from bridge.ivvy.sandbox.state import SandboxState, packaged_seed
+from bridge.rules.names import condition_paths, template_paths
 from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.sources.answers import scalar_text
@@ -112,6 +114,19 @@ def _paths(event: Event) -> list[str]:
         if isinstance(value, dict):
             found += [f"data.{key}.{inner}" for inner in value]
     return found
+
+
+def _read_paths(config: Config, event: Event) -> list[str]:
+    """The variant paths the rules read (``first_name`` is ``answers.first_name``)."""
+    read: set[str] = set()
+    for rule in config.rules:
+        templates = [t.source for t in rule_templates(rule)]
+        read.update(p for source in templates for p in template_paths(source))
+        if rule.when is not None:
+            read.update(condition_paths(rule.when))
+    candidates = set(_paths(event))
+    mapped = {p if p.split(".")[0] in ("answers", "data") else f"answers.{p}" for p in read}
+    return sorted(mapped & candidates) or sorted(candidates)
 
 
 def _mutated(event: Event, changes: list[tuple[str, Any]]) -> Event:
@@ -227,9 +242,13 @@ MUTATION = st.one_of(st.sampled_from([..., "", None]), st.sampled_from(WRONG_TYP
 @given(data=st.data())
 def test_variants_of_the_examples(bench: Bench, data: st.DataObject) -> None:
     event = _example(bench.runtime.config, data.draw(st.sampled_from(PAYLOADS), label="payload"))
-    paths = _paths(event)
+    # Mostly the fields the rules read, sometimes any field.
+    paths = st.one_of(
+        st.sampled_from(_read_paths(bench.runtime.config, event)),
+        st.sampled_from(_paths(event)),
+    )
     changes = data.draw(
-        st.lists(st.tuples(st.sampled_from(paths), MUTATION), min_size=1, max_size=3),
+        st.lists(st.tuples(paths, MUTATION), min_size=1, max_size=3),
         label="changes",
     )
     agree(bench, _mutated(event, changes), count=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -50,5 +51,26 @@ def test_the_reason_names_its_rule_once_and_the_page_shows_the_error(
     assert errored.count("no-company") == 1  # the row's heading; the reason does not repeat it
     matched = html.split('data-rule="fine"', 1)[1].split("</tr>", 1)[0]
     assert 'class="state state-done">matched<' in matched
+
+    # The Preview page tells them apart too.
+    auth = {"Authorization": f"Basic {basic}"}
+    form = client.get("/preview", headers=auth).get_data(as_text=True)
+    field, token = re.search(r'type="hidden" name="([^"]+)" value="([^"]+)"', form).groups()
+    answer = client.post(
+        "/preview",
+        headers=auth,
+        data={
+            field: token,
+            "source": "website",
+            "content_type": "application/json",
+            "payload": '{"first_name": "Tom"}',
+        },
+    )
+    assert answer.status_code == 200
+    shown = answer.get_data(as_text=True).split('id="preview-rules"', 1)[1]
+    errored = shown.split('data-rule="no-company"', 1)[1].split("</tr>", 1)[0]
+    assert "matched, but could not make its task" in errored
+    assert "company_name" not in errored  # guarded by default(''): no warning either
+    assert 'class="state state-done">matched<' in shown.split('data-rule="fine"', 1)[1]
     app.extensions["bridge"].database.dispose()
     bench.engine.dispose()

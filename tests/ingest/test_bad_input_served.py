@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+import yaml
 from sqlalchemy import select
 
 from bridge.ivvy.sandbox import SandboxServer
@@ -21,6 +22,7 @@ from bridge.store.tables import events
 from tests.support.configs import TOKEN
 from tests.support.processes import BridgeProcess, start_web, wait_for
 
+SPEC = Path(__file__).resolve().parents[2] / "openapi.yaml"
 DEEP = b"[" * 100_000 + b"]" * 100_000
 
 
@@ -82,6 +84,12 @@ def test_bad_input_through_gunicorn_and_a_worker(
             b"\r\n{}",
         )
         assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+
+        # A request line over 4094 bytes: gunicorn's 414, as openapi.yaml's UriTooLong says.
+        described = yaml.safe_load(SPEC.read_text())["components"]["responses"]["UriTooLong"]
+        too_long = requests.get(f"{url}/api/events?q={'a' * 4096}", headers=admin, timeout=10)
+        assert too_long.status_code == 414, too_long.text[:200]
+        assert too_long.headers["Content-Type"] in described["content"]
     finally:
         engine.dispose()
         worker.stop()

@@ -10,7 +10,7 @@ import pytest
 import schemathesis
 import yaml
 from flask import Flask
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openapi_spec_validator import validate
 from schemathesis.core.result import Ok
@@ -19,6 +19,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from bridge import create_app
 from bridge.ivvy.sandbox import SANDBOX_KEY, SANDBOX_SECRET
 from bridge.settings import Settings
+from bridge.web.errors import NUL_IN_URL
 from bridge.web.throttle import FailureThrottle
 from tests.ingest.running_bridge import SIGNED_SOURCES
 from tests.support.configs import TOKEN, write_config
@@ -38,6 +39,8 @@ NOT_IN_THE_SPEC = {
     ("POST", "/events/{}/replay"),
     ("GET", "/preview"),
     ("POST", "/preview"),
+    ("GET", "/backtest"),
+    ("POST", "/backtest"),
     ("GET", "/ui-static/{}"),
     ("GET", "/static/{}"),  # Flask's own static route
 }
@@ -51,8 +54,21 @@ POSITIVE_DATA_MAY_BE_REFUSED = {
 AUTOMATIC_METHODS = {"HEAD", "OPTIONS"}
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
+        repeated = {key for key in keys if keys.count(key) > 1}
+        if repeated:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"keys given twice: {sorted(map(str, repeated))}", node.start_mark
+            )
+        return super().construct_mapping(node, deep=deep)
+
+
 def spec() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text())
+    loaded: dict[str, Any] = yaml.load(SPEC_PATH.read_text(), Loader=_UniqueKeyLoader)
     return loaded
 
 
@@ -110,16 +126,55 @@ def test_every_route_of_the_app_is_described(app: Flask) -> None:
     assert registered >= NOT_IN_THE_SPEC, "the allow-list names routes that are gone"
 
 
+# gunicorn's own answers, small HTML pages: they never reach the application.
+FROM_GUNICORN = {"UriTooLong"}
+
+
 def test_every_error_answer_uses_the_one_envelope() -> None:
     document = spec()
     envelope = "#/components/schemas/ErrorEnvelope"
     for name, response in document["components"]["responses"].items():
+        if name in FROM_GUNICORN:
+            assert list(response["content"]) == ["text/html"], name
+            continue
         assert response["content"]["application/json"]["schema"] == {"$ref": envelope}, name
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             for status, response in operation["responses"].items():
                 if int(status) >= 400 and (path, status) != ("/readyz", "503"):
                     assert "$ref" in response, f"{method} {path} {status}"
+
+
+def test_every_operation_lists_gunicorns_414_and_admin_ones_the_nul_400() -> None:
+    """Any request line can be too long; any admin URL can hold a NUL (see below for the
+    answers themselves, and test_bad_input_served.py for gunicorn's 414)."""
+    for path, operations in spec()["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            where = f"{method} {path}"
+            assert responses["414"] == {"$ref": "#/components/responses/UriTooLong"}, where
+            if path.startswith("/api/"):
+                bad = {"$ref": "#/components/responses/AdminBadRequest"}
+                assert responses["400"] == bad, where
+
+
+def test_no_admin_parameter_allows_the_nul_the_app_refuses() -> None:
+    """Else schemathesis draws a NUL as valid data and the 400 reads as a disagreement."""
+    document = spec()
+    for path, operations in document["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if "$ref" in parameter:
+                    name = parameter["$ref"].rsplit("/", 1)[-1]
+                    parameter = document["components"]["parameters"][name]
+                schema = parameter["schema"]
+                if schema.get("type") != "string" or "format" in schema:
+                    continue  # an enum, a number or a date-time cannot hold a NUL
+                pattern = re.compile(schema.get("pattern", ""))
+                where = f"{method} {path} {parameter['name']}"
+                assert pattern.search("a\x00b") is None, where
 
 
 def operations() -> list[str]:
@@ -146,21 +201,57 @@ def test_the_app_keeps_to_its_description(
     keeps_to_its_description(label, tmp_path, database_url, monkeypatch)
 
 
-# Seeds that once found the app and its description disagreeing, each run again as it was
-# (``--hypothesis-seed=<seed>`` on the whole file): a NUL in ``source`` answered 500 on
-# PostgreSQL (issue 13).
-REGRESSION_SEEDS = [("GET /api/events", 238332685930836728230777504522174991949)]
+# Found by schemathesis with ``--hypothesis-seed=238332685930836728230777504522174991949``
+# (issue 13): a NUL in ``source`` of ``GET /api/events`` answered 500 on PostgreSQL.  That
+# seed no longer draws a NUL (what a seed draws changes with the description and with
+# schemathesis), so each admin parameter is given one here, on purpose.
+NUL = "a\x00b"
 
 
-@pytest.mark.parametrize(("label", "found_with"), REGRESSION_SEEDS)
-def test_seeds_that_once_failed(
+def admin_parameters() -> list[tuple[str, str, str]]:
+    """(operation, location, name) for every path and query parameter of the admin API, and
+    one query parameter no operation declares (the refusal comes before the route)."""
+    found = []
+    for result in schemathesis.openapi.from_path(SPEC_PATH).get_all_operations():
+        operation = result.ok()
+        if not operation.path.startswith("/api/"):
+            continue
+        found.append((operation.label, "query", "undeclared"))
+        for parameter in operation.iter_parameters():
+            if parameter.location.value in {"path", "query"}:
+                found.append((operation.label, parameter.location.value, parameter.name))
+    return found
+
+
+@pytest.mark.parametrize(("label", "location", "name"), admin_parameters())
+def test_a_nul_in_an_admin_parameter_is_a_documented_400(
     label: str,
-    found_with: int,
+    location: str,
+    name: str,
     tmp_path: Path,
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    keeps_to_its_description(label, tmp_path, database_url, monkeypatch, found_with)
+    described = schemathesis.openapi.from_path(SPEC_PATH)
+    described.app = make_app(tmp_path, database_url, monkeypatch)
+    operation = described.find_operation_by_label(label)
+    assert operation is not None
+    path_parameters = {
+        p.name: "ev_1" for p in operation.iter_parameters() if p.location.value == "path"
+    }
+    query = {}
+    if location == "path":
+        path_parameters[name] = NUL
+    else:
+        query[name] = NUL
+    case = operation.Case(path_parameters=path_parameters, query=query)
+    if label == "POST /api/preview":
+        case.body = {"source": "website", "payload": {}}
+        case.media_type = "application/json"
+    # Checks the answer against the description: a listed status, its schema, its type.
+    answer = case.call_and_validate(headers=CREDENTIALS)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["message"] == NUL_IN_URL
 
 
 def keeps_to_its_description(
@@ -168,7 +259,6 @@ def keeps_to_its_description(
     directory: Path,
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
-    with_seed: int | None = None,
 ) -> None:
     """Hypothesis over one operation's strategy: every answer keeps to openapi.yaml."""
     described = schemathesis.openapi.from_path(SPEC_PATH)
@@ -191,4 +281,4 @@ def keeps_to_its_description(
             case.path_parameters = {**(case.path_parameters or {}), "source": source}
         case.call_and_validate(headers=CREDENTIALS, excluded_checks=excluded)
 
-    (keeps_to_it if with_seed is None else seed(with_seed)(keeps_to_it))()
+    keeps_to_it()

@@ -152,3 +152,11 @@ def test_transport_error_is_retryable_and_has_no_status():
     assert error.http_status is None
     assert error.details()["maybe_committed"] is True
     assert str(error) == "iVvy crm?action=addOrUpdateTask: read timed out (ReadTimeout)"
+
+
+def test_codes_sent_as_text_are_read_and_odd_ones_dropped():
+    """iVvy sends some codes as strings; "²" passes ``isdigit`` and made ``int`` raise."""
+    body = {"errorCode": "²", "message": "odd", "specificCode": " 24393 "}
+    error = error_from_body(body, http_status=400)
+    assert (error.error_code, error.specific_code) == (None, 24393)
+    assert error.retryable is False  # 24393 is a permanent task error

@@ -30,6 +30,7 @@ READ_ONLY = [
     ["dead"],
     ["replay", "--state", "dead", "--dry-run"],
     ["prune", "--dry-run"],
+    ["backtest", "--source", "website"],
 ]
 UNUSED_PORT_URL = "postgresql://postgres@127.0.0.1:9/test"
 

@@ -6,21 +6,33 @@ import threading
 import time
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from bridge.clock import utc_now
 from bridge.config.sections import RetentionSettings
 from bridge.housekeeping import start_pruning
+from bridge.store.circuit_log import record_closed, record_opened
+from bridge.store.history import SPANS, load_history
 from bridge.store.maintenance import prune
-from bridge.store.tables import attempts, dedupe_keys, deliveries, events, jobs
+from bridge.store.tables import attempts, circuit_periods, dedupe_keys, deliveries, events, jobs
 from tests.operations.bridge_under_test import Bridge, days_ago, enquiry, rule
 from tests.operations.stored_rows import jobs_of
 
+HOUR = timedelta(hours=1)
 RETENTION = """
 retention:
   events_days: 30
   jobs_days: 7
   dedupe_days: 60
 """
-NOTHING = {"events": 0, "deliveries": 0, "jobs": 0, "attempts": 0, "dedupe_keys": 0}
+NOTHING = {
+    "events": 0,
+    "deliveries": 0,
+    "jobs": 0,
+    "attempts": 0,
+    "dedupe_keys": 0,
+    "circuit_periods": 0,
+}
 
 
 def test_prune_deletes_what_retention_says_in_batches(bridge: Bridge) -> None:
@@ -41,7 +53,7 @@ def test_prune_deletes_what_retention_says_in_batches(bridge: Bridge) -> None:
     )
     calls = bridge.count(attempts, attempts.c.job_id.in_([ancient_job, middle_job]))
     assert calls >= 2  # every run recorded its iVvy calls
-    expected = {"events": 1, "deliveries": 1, "jobs": 2, "attempts": calls, "dedupe_keys": 0}
+    expected = {**NOTHING, "events": 1, "deliveries": 1, "jobs": 2, "attempts": calls}
 
     now = utc_now()
     assert prune(bridge.engine, retention, now=now, dry_run=True) == expected
@@ -102,6 +114,38 @@ def test_a_dedupe_key_never_goes_before_its_event(bridge: Bridge) -> None:
     expected = prune(bridge.engine, short, now=utc_now(), dry_run=True)
     assert (expected["events"], expected["dedupe_keys"]) == (1, 1)
     assert prune(bridge.engine, short, now=utc_now()) == expected
+
+
+def test_circuit_periods_go_with_events_but_never_out_of_the_7_day_picture(
+    bridge: Bridge,
+) -> None:
+    """The overview marks the circuit's open periods; prune keeps those it can still draw."""
+    bridge.runtime(bridge.config("v1", rule("website-enquiry")))  # migrates the database
+    now = utc_now()
+    ended = {}  # name: period id, each open for an hour, ending this many days ago
+    for name, days in {"40d": 40, "20d": 20, "8d": 8, "6d": 6}.items():
+        ended[name] = record_opened(bridge.engine, "w1", days_ago(days, now=now) - HOUR)
+        record_closed(bridge.engine, ended[name], days_ago(days, now=now))
+    still_open = record_opened(bridge.engine, "w2", days_ago(50, now=now))
+
+    def left() -> set[int]:
+        with bridge.engine.connect() as conn:
+            return set(conn.scalars(select(circuit_periods.c.id)))
+
+    # Kept as long as events ...
+    thirty = RetentionSettings(events_days=30, jobs_days=7, dedupe_days=30)
+    assert prune(bridge.engine, thirty, now=now, dry_run=True)["circuit_periods"] == 1
+    assert prune(bridge.engine, thirty, now=now, batch_size=1)["circuit_periods"] == 1
+    assert left() == {ended["20d"], ended["8d"], ended["6d"], still_open}
+
+    # ... but never fewer days than the 7-day picture spans; an open period always stays.
+    one = RetentionSettings(events_days=1, jobs_days=1, dedupe_days=7)
+    assert prune(bridge.engine, one, now=now, dry_run=True)["circuit_periods"] == 2
+    assert prune(bridge.engine, one, now=now)["circuit_periods"] == 2
+    assert left() == {ended["6d"], still_open}
+    drawn = load_history(bridge.engine, now=now, hours=SPANS["7d"]).circuit
+    assert [(worker, end is None) for _, end, worker in drawn] == [("w2", True), ("w1", False)]
+    assert prune(bridge.engine, one, now=now) == NOTHING
 
 
 def test_the_worker_prunes_on_its_own_timer(bridge: Bridge) -> None:

@@ -168,7 +168,7 @@ def test_preview_from_an_event_and_from_a_pasted_payload(admin_page: Any, stack:
     page.goto(f"/events/{stack.events['lee']}")
     page.click("#open-preview")
     assert json.loads(page.locator("#payload").input_value())["id"] == "enq-lee-2"
-    page.click("#preview-form button[type=submit]")
+    page.click("#preview-button")
     summary = page.locator("#preview-summary").inner_text()
     assert summary.startswith("1 of 3 rules matched; 1 task would be created")
     matched = page.locator("#preview-rules tr.matched th").all_inner_texts()
@@ -180,7 +180,7 @@ def test_preview_from_an_event_and_from_a_pasted_payload(admin_page: Any, stack:
     page.fill("#payload", json.dumps(payload))
     page.click("[data-format-json]")
     assert page.locator("#payload").input_value().startswith("{\n")
-    page.click("#preview-form button[type=submit]")
+    page.click("#preview-button")
     assert "Call Rae Ito about their wedding" in page.locator("#preview-rules").inner_text()
     calls = page.locator("#preview-calls li code").all_inner_texts()
     assert "contact?action=getContactList" in calls
@@ -188,7 +188,7 @@ def test_preview_from_an_event_and_from_a_pasted_payload(admin_page: Any, stack:
     screenshot(page, "preview")
 
     page.fill("#payload", "{not json")
-    page.click("#preview-form button[type=submit]")
+    page.click("#preview-button")
     assert page.locator("#preview-problem").is_visible()
     assert len(stack.sandbox_tasks()) == 3  # previews send nothing
 

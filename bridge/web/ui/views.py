@@ -1,4 +1,5 @@
-"""The status pages' views: overview, event list, one event, replay, preview."""
+"""The status pages' views: overview, event list, one event, replay (preview and backtest
+have their own modules)."""
 
 from __future__ import annotations
 
@@ -20,15 +21,14 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from bridge.evaluation import PreviewError, preview
 from bridge.logs import Redactor
-from bridge.sources.base import PayloadInvalid
 from bridge.store import page_queries, queries
 from bridge.store.history import SPANS, load_history
 from bridge.store.maintenance import ReplayRefused, dead_jobs, replay_event
 from bridge.store.states import ACTIVE_JOB_STATES, DeliveryState
 from bridge.task_status import TaskStatus
 from bridge.web.runtime_access import runtime
+from bridge.web.ui.backtest_view import backtest_page
 from bridge.web.ui.charts import circuit_lines, queue_chart, source_chart
 from bridge.web.ui.explain import (
     RuleExplanation,
@@ -39,15 +39,11 @@ from bridge.web.ui.explain import (
     task_link,
 )
 from bridge.web.ui.forms import EventFilters
+from bridge.web.ui.preview_view import preview_page
 from bridge.web.ui.timeline import event_timeline
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
-CONTENT_TYPES = (
-    "application/json",
-    "application/x-www-form-urlencoded",
-    "multipart/form-data; boundary=",
-)
 RULE_CHOICES: dict[str, Literal["current", "original"]] = {
     "current": "current",
     "original": "original",
@@ -240,46 +236,6 @@ def replay(event_id: str) -> BaseResponse:
     return redirect(url_for("ui.event", event_id=event_id))
 
 
-def preview_page() -> str:
-    """Paste a payload, pick a source, see what the rules would do; nothing is sent."""
-    rt = runtime()
-    sources = sorted(rt.config.sources)
-    form = {"source": sources[0] if sources else "", "content_type": CONTENT_TYPES[0]}
-    form["payload"] = ""
-    result: dict[str, Any] | None = None
-    problem: str | None = None
-    if request.method == "GET" and request.args.get("event"):
-        stored = page_queries.stored_body(rt.engine, request.args["event"])
-        if stored is None:
-            abort(404, "There is no event with that id.")
-        form = {
-            "source": stored.source,
-            "content_type": stored.content_type,
-            "payload": stored.body.decode("utf-8", errors="replace"),
-        }
-    elif request.method == "POST":
-        form = {key: request.form.get(key, "") for key in ("source", "content_type", "payload")}
-        try:
-            result = preview(
-                rt.config,
-                form["source"],
-                form["payload"].encode("utf-8"),
-                form["content_type"] or CONTENT_TYPES[0],
-                rt.clock(),
-            )
-        except (PreviewError, PayloadInvalid) as exc:
-            problem = str(exc)
-    return render_template(
-        "preview.html",
-        form=form,
-        sources=sources,
-        content_types=CONTENT_TYPES,
-        result=result,
-        problem=problem,
-        as_json=lambda value: json.dumps(value, indent=2, ensure_ascii=False, default=str),
-    )
-
-
 def register_routes(bp: Blueprint) -> None:
     """Add the pages to the status pages' blueprint."""
     bp.add_url_rule("/", "overview", overview)
@@ -287,3 +243,4 @@ def register_routes(bp: Blueprint) -> None:
     bp.add_url_rule("/events/<event_id>", "event", event_page)
     bp.add_url_rule("/events/<event_id>/replay", "replay", replay, methods=["POST"])
     bp.add_url_rule("/preview", "preview", preview_page, methods=["GET", "POST"])
+    bp.add_url_rule("/backtest", "backtest", backtest_page, methods=["GET", "POST"])

@@ -1,0 +1,89 @@
+"""What a backtest reads: a source's newest stored events and what happened to each.
+
+Read only.  For each event: its state, the normalised Event as stored (None for an
+``invalid`` one) and one row per rule that matched when it ran (``deliveries``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from bridge.store.tables import deliveries, events
+
+# A backtest is a look at recent traffic, not a batch job over the whole inbox.
+MAX_LAST = 1000
+
+
+@dataclass(frozen=True)
+class StoredDelivery:
+    """What one matched rule did with the event: its state, its task or its error."""
+
+    rule: str
+    state: str
+    task_id: int | None
+    task: dict[str, Any] | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """One stored event and its deliveries, by rule name."""
+
+    id: str
+    received_at: datetime
+    state: str
+    event: dict[str, Any] | None
+    last_error: str | None
+    deliveries: dict[str, StoredDelivery] = field(default_factory=dict)
+
+
+def recent_runs(engine: Engine, source: str, last: int) -> list[StoredRun]:
+    """The ``last`` newest events of ``source`` (newest first), with their deliveries."""
+    last = max(1, min(last, MAX_LAST))
+    query = (
+        select(
+            events.c.id,
+            events.c.received_at,
+            events.c.state,
+            events.c.event,
+            events.c.last_error,
+        )
+        .where(events.c.source == source)
+        .order_by(events.c.received_at.desc(), events.c.id.desc())
+        .limit(last)
+    )
+    with engine.connect() as conn:
+        rows = list(conn.execute(query).mappings())
+        ids = [row["id"] for row in rows]
+        by_event: dict[str, dict[str, StoredDelivery]] = {event_id: {} for event_id in ids}
+        if ids:
+            found = conn.execute(
+                select(
+                    deliveries.c.event_id,
+                    deliveries.c.rule,
+                    deliveries.c.state,
+                    deliveries.c.task_id,
+                    deliveries.c.task,
+                    deliveries.c.error,
+                ).where(deliveries.c.event_id.in_(ids))
+            ).mappings()
+            for d in found:
+                by_event[d["event_id"]][d["rule"]] = StoredDelivery(
+                    d["rule"], d["state"], d["task_id"], d["task"], d["error"]
+                )
+    return [
+        StoredRun(
+            id=row["id"],
+            received_at=row["received_at"],
+            state=row["state"],
+            event=row["event"],
+            last_error=row["last_error"],
+            deliveries=by_event[row["id"]],
+        )
+        for row in rows
+    ]
