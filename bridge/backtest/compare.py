@@ -14,7 +14,7 @@ from bridge.backtest.verdicts import Verdict
 from bridge.store.backtest_reads import StoredDelivery, StoredRun
 from bridge.store.states import DeliveryState, EventState
 
-ThenKind = Literal["task", "error", "no_match", "pending"]
+ThenKind = Literal["task", "action", "error", "no_match", "pending"]
 SETTLED = (EventState.DONE, EventState.NO_MATCH, EventState.FAILED, EventState.DEAD)
 
 
@@ -32,6 +32,8 @@ class Then:
         """The fate in a few words, for a difference's sentence."""
         if self.kind == "task":
             return f"task {self.task_id} {self.task_name!r} was created"
+        if self.kind == "action":
+            return "it acted on earlier tasks"
         if self.kind == "error":
             return f"it failed: {self.error}"
         if self.kind == "no_match":
@@ -54,6 +56,8 @@ def _from_delivery(delivery: StoredDelivery, run: StoredRun) -> Then:
     due = task.get("endDatetime") if isinstance(task.get("endDatetime"), str) else None
     if delivery.state == DeliveryState.DONE:
         return Then("task", delivery.task_id, name, due)
+    if delivery.state == DeliveryState.ACTED:  # an action, or update_open's update
+        return Then("action", delivery.task_id)
     if delivery.state == DeliveryState.FAILED:
         return Then("error", error=delivery.error or "failed")
     if run.state == EventState.DEAD:  # the job gave up with this delivery on its way
@@ -72,9 +76,15 @@ def difference(verdict: Verdict | None, then: Then) -> str | None:
         if then.kind == "no_match":
             return None
         return f"not in this config; then {then.words()}"
+    if verdict.kind == "action":
+        if then.kind == "action":
+            return None  # which tasks it reached depends on what was open then
+        return f"would {verdict.task_name}; then {then.words()}"
     if verdict.kind == "task":
         if then.kind == "task":
             return _task_changes(verdict, then)
+        if then.kind == "action":
+            return None  # update_open: the key had an open task then, which it updated
         return f"would create {verdict.task_name!r}; then {then.words()}"
     if verdict.kind == "error":
         if then.kind == "error" and _same_error(then.error, verdict.error, verdict.rule):

@@ -130,6 +130,8 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
     out: dict[str, Any] = {"rule": verdict.rule, "verdict": verdict.kind}
     if verdict.kind == "task":
         out.update(task=verdict.task_name, due_utc=verdict.due_utc)
+    if verdict.kind == "action":
+        out["action"] = verdict.task_name
     if verdict.error:
         out["error"] = verdict.error
     return out

@@ -16,12 +16,13 @@ from bridge.evaluation import evaluate_event
 from bridge.events import Event
 from bridge.rules.due import to_ivvy_utc
 
-VerdictKind = Literal["task", "error", "no_match"]
+VerdictKind = Literal["task", "action", "error", "no_match"]
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """One rule on one event: a task (its name and UTC due time), an error, or no match."""
+    """One rule on one event: a task (its name and UTC due time), an action on earlier tasks
+    (``task_name`` says it in words), an error, or no match."""
 
     rule: str
     kind: VerdictKind
@@ -52,6 +53,10 @@ class Evaluator:
             base = Verdict(verdict.rule, "no_match", verdict.reasons, warnings=verdict.warnings)
             if verdict.kind == "no_match":
                 found.append(base)
+            elif verdict.kind == "action" and verdict.action is not None:
+                action = verdict.action
+                words = f"{action.action} the open tasks of {', '.join(action.of_rules)}"
+                found.append(replace(base, kind="action", task_name=words))
             elif verdict.kind == "error" or verdict.plan is None:
                 error = verdict.error or "the rule produced no task"
                 found.append(replace(base, kind="error", error=error))

@@ -438,3 +438,29 @@ def test_an_event_whose_key_task_is_still_being_created_waits_and_then_updates_i
         "acted", task["id"],
     )  # fmt: skip
     assert task["description"].splitlines()[-1].startswith("Asked again: b [bridge")
+
+
+def test_backtest_shows_actions_like_creations_and_agrees_with_what_happened(
+    bench: Bench,
+) -> None:
+    from bridge.backtest.report import backtest
+    from bridge.store.backtest_reads import recent_runs
+
+    post(bench, "booked", {"id": 7, "name": "Gala"})
+    bench.clock.advance(60)
+    post(bench, "cancelled", {"id": 7})
+    bench.clock.advance(60)
+    post(bench, "form", email="ana@example.org", first_name="Ana", last_name="Li", message="a")
+    bench.clock.advance(60)
+    post(bench, "form", email="ana@example.org", first_name="Ana", last_name="Li", message="b")
+    run(bench)
+    report = backtest(bench.runtime.config, "website", recent_runs(bench.engine, "website", 10), 10)
+    assert report.differences == []  # the cancel and the update_open update, as they happened
+    cancel_run = next(r for r in report.runs if any(v["rule"] == "booking-cancelled"
+                                                    for v in r["rules"]))  # fmt: skip
+    assert cancel_run["rules"] == [
+        {"rule": "booking-cancelled", "verdict": "action",
+         "action": "cancel the open tasks of booking"}
+    ]  # fmt: skip
+    assert report.tallies["booking-cancelled"].matched == 1
+    assert not report.tallies["booking-cancelled"].errors
