@@ -28,7 +28,7 @@ CLASSES = ("sync", "gthread")
 def _bridge(kind: str, home: Path, workers: int, worker_class: str) -> tuple[Any, Any, str]:
     db = stack.bridge_database(kind, home)
     url = db.__enter__()
-    config = stack.write_config(home, "http://127.0.0.1:9")  # the web process never calls iVvy
+    config = stack.bench_config(home, "http://127.0.0.1:9")  # the web process never calls iVvy
     env = stack.bridge_env(url, config, WEB_WORKER_CLASS=worker_class)
     child, base = stack.start_bridge_web(env, home / "web.log", workers)
     return child, db, base
