@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from bridge.delivery.action_bodies import applied, new_description
 from bridge.delivery.directory import Directory
 from bridge.delivery.owner_records import OwnerUnavailable
 from bridge.ivvy.client import IvvyClient
@@ -38,13 +39,11 @@ from bridge.store.task_actions import (
     ActionRecord,
     ActionStore,
     TaskRef,
-    claim_open_task,
     delivery_task,
-    lock_task,
     open_tasks,
     set_task_status,
-    unlock_task,
 )
+from bridge.store.task_locks import claim_open_task, lock_task, unlock_task
 from bridge.task_status import TaskStatus
 
 TASK_NOT_FOUND = 24392  # addOrUpdateTask: the task id does not exist (deleted in iVvy)
@@ -194,7 +193,7 @@ class TaskActor:
             return self._gone(record, ref)
         status = int(current.get("status") or 0)
         marker = marker_for(event_id, rule)
-        if record.body is not None and _applied(record.body, current, marker):
+        if record.body is not None and applied(record.body, current, marker):
             self._remember_status(ref, record.body)
             return self._end(record, ActionState.DONE)
         if status in CLOSED:  # completed or cancelled by a person
@@ -268,39 +267,5 @@ class TaskActor:
                 )
             body["assignedUserId"] = user
         if changes.description is not None or changes.append:
-            body["description"] = _description(ref, current, changes, marker)
+            body["description"] = new_description(ref, current, changes, marker)
         return validate_task_payload(body)
-
-
-def _description(ref: TaskRef, current: dict[str, Any], changes: TaskChanges, marker: str) -> str:
-    """The whole new description, ending with this action's marker."""
-    if changes.description is not None:
-        # The creation marker stays, so the task is still recognisably the bridge's.
-        created = _marker_line(str(ref.body.get("description") or ""))
-        text = f"{changes.description}\n\n{created}".strip()
-    else:
-        text = str(current.get("description") or "").rstrip()
-    line = f"{changes.append} {marker}" if changes.append else marker
-    return f"{text}\n{line}".strip()
-
-
-def _marker_line(description: str) -> str:
-    lines = [line for line in description.splitlines() if line.startswith("[bridge ")]
-    return lines[-1] if lines else ""
-
-
-def _applied(body: dict[str, Any], current: dict[str, Any], marker: str) -> bool:
-    """Whether the task already shows every change ``body`` makes."""
-    for name, wanted in body.items():
-        if name in ("id", "venueId"):
-            continue
-        have = current.get(name)
-        if name == "description":
-            if marker not in str(have or ""):
-                return False
-        elif name == "endDatetime":
-            if str(have or "").removesuffix(" UTC") != str(wanted).removesuffix(" UTC"):
-                return False
-        elif str(have) != str(wanted):
-            return False
-    return True

@@ -1,13 +1,11 @@
 """The tasks the bridge made, found again by key or owner, and the actions applied to them.
 
-Three things live here (tables in ``tables.py``, migration 0005):
+Two things live here (tables in ``tables.py``, migration 0005):
 
 * :func:`open_tasks`: the open tasks named rules created, by key and/or owner.
 * :class:`ActionStore`: one ``task_actions`` row per (event, rule, task), the unit of
   "applied once"; its ``body`` is stored (durably, fenced) before the change is sent.
-* :func:`claim_open_task`: for an ``update_open`` rule, which delivery's task is its key's
-  open one, decided under a lock on the key's ``task_keys`` row, so that two events for one
-  key at once end with one task (the second updates what the first creates).
+* The locks (the update_open key, one action at a time per task) are in ``task_locks``.
 """
 
 from __future__ import annotations
@@ -15,18 +13,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from bridge.store.db import transaction
-from bridge.store.deliveries import DeliveryRecord, DeliveryStore
 from bridge.store.queue import Lease
 from bridge.store.states import ActionState, DeliveryState
-from bridge.store.tables import deliveries, events, task_actions, task_keys
+from bridge.store.tables import deliveries, events, task_actions
 from bridge.task_status import TaskStatus
 
 # Not an iVvy status: what task_status says of a task the bridge found deleted in iVvy.
@@ -37,10 +34,6 @@ _UPDATE_ACTION = update(task_actions).where(task_actions.c.id == bindparam("p_id
 _INSERT_ACTION = {
     "sqlite": sqlite.insert(task_actions).on_conflict_do_nothing(),
     "postgresql": postgresql.insert(task_actions).on_conflict_do_nothing(),
-}
-_INSERT_KEY = {
-    "sqlite": sqlite.insert(task_keys).on_conflict_do_nothing(),
-    "postgresql": postgresql.insert(task_keys).on_conflict_do_nothing(),
 }
 
 
@@ -127,36 +120,6 @@ def set_task_status(engine: Engine, delivery_id: int, status: int, now: datetime
         )
 
 
-def lock_task(engine: Engine, delivery_id: int, holder: str, now: datetime, seconds: float) -> bool:
-    """Take the task of ``delivery_id`` for ``holder`` until ``now + seconds``; False if taken.
-
-    An action reads the task and sends a whole new description: two at once would each drop
-    the other's line.  The lock is a column with an expiry, so a killed worker's lock lapses.
-    """
-    free = or_(
-        deliveries.c.task_locked_by.is_(None),
-        deliveries.c.task_locked_by == holder,
-        deliveries.c.task_locked_until < now,
-    )
-    with transaction(engine, durable=False) as conn:
-        taken = conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id == delivery_id, free)
-            .values(task_locked_by=holder, task_locked_until=now + timedelta(seconds=seconds))
-        )
-    return taken.rowcount == 1
-
-
-def unlock_task(engine: Engine, delivery_id: int, holder: str) -> None:
-    """Let go of the task's lock (nothing if another holder has it by now)."""
-    with transaction(engine, durable=False) as conn:
-        conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id == delivery_id, deliveries.c.task_locked_by == holder)
-            .values(task_locked_by=None, task_locked_until=None)
-        )
-
-
 def delivery_task(engine: Engine, delivery_id: int) -> tuple[str, TaskRef | None]:
     """A delivery's state, and its task once created (None before, or when it is gone)."""
     query = select(
@@ -174,65 +137,6 @@ def delivery_task(engine: Engine, delivery_id: int) -> tuple[str, TaskRef | None
     if row[1] is None:
         return row[0], None
     return row[0], TaskRef(delivery_id, int(row[1]), row[2], row[3], dict(row[4] or {}), row[5])
-
-
-def claim_open_task(
-    engine: Engine,
-    record: DeliveryRecord,
-    *,
-    key: str,
-    within_days: int | None,
-    received_at: datetime,
-    now: datetime,
-    lease: Lease | None,
-) -> int | None:
-    """The delivery whose task this event updates, or None: this one creates the key's task.
-
-    Decided under a lock on the key's row (``SELECT ... FOR UPDATE`` on PostgreSQL; the
-    whole database on SQLite, whose write transactions start with ``BEGIN IMMEDIATE``),
-    and stored on the delivery in the same commit, so every run of the event agrees.  A
-    holder that failed, whose task is closed, or whose event is older than ``within_days``
-    is replaced by this delivery.
-    """
-    stored = stored_key(key)
-    where = and_(task_keys.c.rule == record.rule, task_keys.c.key == stored)
-    with transaction(engine) as conn:
-        if lease is not None:
-            lease.renew(conn, now)
-        conn.execute(
-            _INSERT_KEY[conn.dialect.name],
-            {"rule": record.rule, "key": stored, "delivery_id": None, "updated_at": now},
-        )
-        holder = conn.execute(
-            select(task_keys.c.delivery_id).where(where).with_for_update()
-        ).scalar_one()
-        target: int | None = None
-        if holder is not None and holder != record.id:
-            row = conn.execute(
-                select(deliveries.c.state, deliveries.c.task_status, events.c.received_at)
-                .join(events, events.c.id == deliveries.c.event_id)
-                .where(deliveries.c.id == holder)
-            ).one_or_none()
-            recent = row is not None and (
-                within_days is None or received_at - row[2] <= timedelta(days=within_days)
-            )
-            if row is not None and row[0] != DeliveryState.FAILED and is_open(row[1]) and recent:
-                target = holder
-        values = {"task_key": stored, "open_task_of": target}
-        if record.id is None:
-            record.id = DeliveryStore.insert(conn, record, now, values)
-        else:
-            conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id == record.id)
-                .values(**values, updated_at=now)
-            )
-        if target is None:
-            conn.execute(
-                update(task_keys).where(where).values(delivery_id=record.id, updated_at=now)
-            )
-    record.task_key, record.open_task_of = stored, target
-    return target
 
 
 @dataclass
