@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -11,13 +11,25 @@ from bridge.store.backtest_reads import MAX_LAST
 from bridge.store.queries import CURSOR_PATTERN, EVENT_STATES, MAX_PAGE
 
 
+class UtcDateTime(fields.AwareDateTime):
+    """An ISO 8601 time with an offset (UTC when it has none) that UTC can hold: the store
+    compares in UTC, and ``0001-01-01T00:00:00+01:00`` is before UTC's year 1."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        parsed: datetime = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("is out of range once converted to UTC") from None
+
+
 class EventFilterSchema(Schema):
     """``GET /api/events`` query string."""
 
     source = fields.String(validate=validate.Length(max=64))
     state = fields.String(validate=validate.OneOf(EVENT_STATES))
-    since = fields.AwareDateTime(default_timezone=UTC)
-    until = fields.AwareDateTime(default_timezone=UTC)
+    since = UtcDateTime(default_timezone=UTC)
+    until = UtcDateTime(default_timezone=UTC)
     q = fields.String(validate=validate.Length(min=1, max=320), data_key="q")
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
     cursor = fields.String(
@@ -29,8 +41,8 @@ class CountsQuerySchema(Schema):
     """``GET /api/stats`` query string."""
 
     unit = fields.String(load_default="hour", validate=validate.OneOf(("hour", "day")))
-    since = fields.AwareDateTime(default_timezone=UTC)
-    until = fields.AwareDateTime(default_timezone=UTC)
+    since = UtcDateTime(default_timezone=UTC)
+    until = UtcDateTime(default_timezone=UTC)
 
 
 class LimitQuerySchema(Schema):

@@ -42,6 +42,17 @@ def test_filters_ignore_what_they_cannot_read_and_say_so() -> None:
     assert found.query_args() == {}
 
 
+def test_days_beyond_what_utc_can_hold_are_ignored_with_a_word_not_a_500() -> None:
+    """0001-01-01 in Sydney starts before UTC's year 1; the day after 9999-12-31 does not exist."""
+    found = EventFilters.from_args(
+        MultiDict({"since": "0001-01-01", "until": "9999-12-31"}), SYDNEY
+    )
+    assert (found.since, found.until) == (None, None)
+    assert len(found.problems) == 2
+    west = EventFilters.from_args(MultiDict({"since": "0001-01-01"}), "America/New_York")
+    assert west.since is not None and west.problems == []
+
+
 @pytest.mark.parametrize(
     ("seconds", "words"),
     [(None, "-"), (0, "0 s"), (59.9, "59 s"), (60, "1 min"), (3599, "59 min"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,13 +14,17 @@ from bridge.store.queries import EVENT_STATES
 MAX_TEXT = 320
 
 
-def _day(raw: str, tz: ZoneInfo) -> datetime | None:
-    """Midnight of a ``YYYY-MM-DD`` day in the account's timezone, or None when malformed."""
+def _day(raw: str, tz: ZoneInfo, *, end: bool = False) -> datetime | None:
+    """Midnight at the start (or, with ``end``, the end) of a ``YYYY-MM-DD`` day in the
+    account's timezone; None when malformed or beyond what a UTC datetime can hold (the
+    database compares in UTC, so 0001-01-01 east of Greenwich would overflow there)."""
     try:
-        day = date.fromisoformat(raw)
-    except ValueError:
+        day = date.fromisoformat(raw) + timedelta(days=1 if end else 0)
+        midnight = datetime.combine(day, time(0, 0), tzinfo=tz)
+        midnight.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return datetime.combine(day, time(0, 0), tzinfo=tz)
+    return midnight
 
 
 @dataclass
@@ -57,9 +61,8 @@ class EventFilters:
             if found.since is None:
                 found.problems.append("the 'from' day is not a date (YYYY-MM-DD); ignored")
         if found.until_day:
-            start = _day(found.until_day, tz)
-            found.until = start + timedelta(days=1) if start is not None else None
-            if start is None:
+            found.until = _day(found.until_day, tz, end=True)
+            if found.until is None:
                 found.problems.append("the 'to' day is not a date (YYYY-MM-DD); ignored")
         return found
 
