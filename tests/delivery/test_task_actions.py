@@ -459,8 +459,8 @@ def test_backtest_shows_actions_like_creations_and_agrees_with_what_happened(
     cancel_run = next(r for r in report.runs if any(v["rule"] == "booking-cancelled"
                                                     for v in r["rules"]))  # fmt: skip
     assert cancel_run["rules"] == [
-        {"rule": "booking-cancelled", "verdict": "action",
-         "action": "cancel the open tasks of booking"}
+        {"rule": "booking-cancelled", "verdict": "action", "action": "cancel",
+         "tasks_of": ["booking"], "key": "booking-7"}
     ]  # fmt: skip
     assert report.tallies["booking-cancelled"].matched == 1
     assert not report.tallies["booking-cancelled"].errors
