@@ -63,15 +63,13 @@ def _finished(database_url: str) -> tuple[int, int, list[datetime]]:
         engine.dispose()
 
 
-def _done_count(database_url: str) -> int:
+def jobs_in_state(database_url: str, state: str) -> int:
+    """How many jobs are in ``state`` (a fresh engine: the bench's processes own theirs)."""
     engine = build_engine(database_url)
     try:
         with engine.connect() as conn:
-            return int(
-                conn.execute(
-                    select(func.count()).select_from(jobs).where(jobs.c.state == "done")
-                ).scalar_one()
-            )
+            query = select(func.count()).select_from(jobs).where(jobs.c.state == state)
+            return int(conn.execute(query).scalar_one())
     finally:
         engine.dispose()
 
@@ -127,7 +125,7 @@ def one_run(args: argparse.Namespace, root: Path, concurrency: int) -> dict[str,
                 for n, share in enumerate(shares)
             ]
             deadline = started + args.timeout
-            while time.monotonic() < deadline and _done_count(url) < count:
+            while time.monotonic() < deadline and jobs_in_state(url, "done") < count:
                 time.sleep(0.5)
             wall = time.monotonic() - started
             done, calls, times = _finished(url)

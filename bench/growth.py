@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, select, update
 
 from bench import history, load, machine, signed, stack
+from bench.drain import jobs_in_state
 from bench.prune_load import prune_under_load
 from bench.seed import seed_events
 from bridge.clock import utc_now
@@ -38,16 +39,6 @@ from bridge.store.tables import events, jobs
 TARGET_RATIO = 0.95
 # Long enough that a worker's own hourly prune (housekeeping) deletes nothing while measured.
 KEEP_ALL = "retention: {events_days: 3650, jobs_days: 3650, dedupe_days: 3650}\n"
-
-
-def _ready_jobs(url: str) -> int:
-    engine = build_engine(url)
-    try:
-        with engine.connect() as conn:
-            query = select(func.count()).select_from(jobs).where(jobs.c.state == "ready")
-            return int(conn.execute(query).scalar_one())
-    finally:
-        engine.dispose()
 
 
 def _retire_ingested(url: str) -> None:
@@ -73,9 +64,9 @@ def ingest_once(url: str, home: Path, bodies: tuple[Path, Path], args: Any) -> d
     try:
         hook = f"{base}/hooks/{signed.SOURCE}"
         load.run_wrk(hook, bodies[0], seconds=3, connections=args.connections)
-        before = _ready_jobs(url)
+        before = jobs_in_state(url, "ready")
         result = load.run_wrk(hook, bodies[1], seconds=args.seconds, connections=args.connections)
-        result["stored"] = _ready_jobs(url) - before
+        result["stored"] = jobs_in_state(url, "ready") - before
     finally:
         child.stop()
     _retire_ingested(url)
