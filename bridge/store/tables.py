@@ -53,7 +53,10 @@ events = Table(
     Column("content_type", String(255), nullable=False, default=""),
     Column("headers", JSON, nullable=False),
     Column("body", LargeBinary, nullable=False),
-    Column("event", JSON),  # the normalised Event (Event.to_json()); null when invalid
+    # The normalised Event without raw (Event.to_json(with_raw=False)): raw is the body as its
+    # source decoded it, rebuilt when read (sources/stored.py); rows stored before hold raw.
+    # Null when invalid.
+    Column("event", JSON),
     Column("rules_digest", String(64)),  # the rules the event first ran with
     Column("last_error", Text),
     Index("ix_events_received", "received_at"),
