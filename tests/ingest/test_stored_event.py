@@ -158,7 +158,7 @@ def test_an_event_stored_with_raw_inside_is_delivered_and_previewed_the_same(
         assert delivery["state"] == "done", delivery
         task = delivery["task"]
         task = task if isinstance(task, dict) else json.loads(task)
-        sent[event_id] = (task["name"], task["description"].split(" [bridge ")[0])
+        sent[event_id] = (task["name"], task["description"].split("[bridge ")[0].strip())
     assert sent[new] == sent[old] == ("Enquiry R-17 from Ana Lima", "Tags: gala, dinner")
 
     # Backtested: the current rules agree with what happened to both.
