@@ -29,17 +29,24 @@ from bench.growth import uptime
 from bridge.store.migrate import upgrade
 
 REPO = Path(__file__).resolve().parent.parent
+# After the copy (1.3 GiB at 100,000 events) and the migration, before the web starts: without
+# it the kernel was still writing the fresh copy back while the first side measured, and its
+# webhooks' fsyncs waited behind that (p99 0.5-0.7 s before any prune, against 0.05-0.2 s).
+SETTLE_SECONDS = 3.0
 # Run in the side's checkout (its bridge, its bench): migrate, then prune under load.
 SIDE = """
-import json, sys, time
+import json, os, sys, time
 from argparse import Namespace
 from pathlib import Path
 from bench.prune_load import prune_under_load
 from bridge.store.migrate import upgrade
 url, home, settings = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
+SETTLE = settings.pop("settle_seconds")
 started = time.monotonic()
 upgrade(url)
 migrated = round(time.monotonic() - started, 1)
+os.sync()  # the copy's and the migration's writes reach the disk before the clock starts
+time.sleep(SETTLE)
 result = prune_under_load(url, home, Namespace(**settings))
 print(json.dumps({"migrate_seconds": migrated, **result}))
 """
@@ -66,6 +73,7 @@ def _side(checkout: Path, url: str, home: Path, args: argparse.Namespace) -> dic
         "prune_jobs_days": args.prune_jobs_days,
         "workers": args.workers,
         "prune_timeout": args.prune_timeout,
+        "settle_seconds": SETTLE_SECONDS,
     }
     load_before = machine.load_average()
     out = subprocess.run(
