@@ -45,8 +45,9 @@ def transaction(engine: Engine, *, durable: bool = True) -> Iterator[Connection]
     """``engine.begin()``, or with ``durable=False`` a commit that does not wait for the disk.
 
     Only for writes that a re-run recreates: the worker's claim and settlement (see
-    "Delivery guarantees" in docs/architecture.md).  A later durable commit makes the
-    relaxed ones before it durable too, on both databases (the log is sequential).
+    "Delivery guarantees" in docs/architecture.md), and pruning's deletes (the next prune
+    does them again).  A later durable commit makes the relaxed ones before it durable too,
+    on both databases (the log is sequential).
     """
     if durable:
         with engine.begin() as conn:
