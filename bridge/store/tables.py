@@ -111,6 +111,15 @@ jobs = Table(
         postgresql_where=text(JOBS_UNFINISHED),
         sqlite_where=text(JOBS_UNFINISHED),
     ),
+    # Finished jobs by state and time (finished_at is set only when a job ends): pruning
+    # reads the jobs past retention instead of walking every done job (migration 0006).
+    Index(
+        "ix_jobs_finished",
+        "state",
+        "finished_at",
+        postgresql_where=text("finished_at IS NOT NULL"),
+        sqlite_where=text("finished_at IS NOT NULL"),
+    ),
 )
 
 # One row per (event, rule) that matched: the unit of "exactly one task".
@@ -183,6 +192,7 @@ task_keys = Table(
     Column("key", String(255), primary_key=True),
     Column("delivery_id", Integer),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_task_keys_delivery", "delivery_id"),  # pruning an event's task memory
 )
 
 attempts = Table(
