@@ -154,7 +154,8 @@ class JobRunner:
         for outcome in outcomes:
             if not outcome.matched:
                 continue
-            record = self.store.get_or_new(job.event_id, outcome.rule)
+            # The claim read the event's delivery rows in its own transaction.
+            record = self.store.get_or_new(job.event_id, outcome.rule, job.deliveries)
             if record.state in (DeliveryState.DONE, DeliveryState.ACTED):
                 delivered += 1
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -56,6 +57,24 @@ class DeliveryRecord:
     open_task_of: int | None = None  # update_open: the delivery whose task this event updated
 
 
+def _record(row: Mapping[Any, Any]) -> DeliveryRecord:
+    return DeliveryRecord(
+        id=row["id"],
+        event_id=row["event_id"],
+        rule=row["rule"],
+        state=row["state"],
+        marker=row["marker"],
+        contact_id=row["contact_id"],
+        lead_id=row["lead_id"],
+        task_id=row["task_id"],
+        task=row["task"],
+        error=row["error"],
+        task_key=row["task_key"],
+        task_status=row["task_status"],
+        open_task_of=row["open_task_of"],
+    )
+
+
 class DeliveryConflict(Exception):
     """Another run created this delivery's row first: two runs of one event at once."""
 
@@ -66,13 +85,21 @@ class DeliveryStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def get_or_new(self, event_id: str, rule: str) -> DeliveryRecord:
+    def get_or_new(
+        self, event_id: str, rule: str, known: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> DeliveryRecord:
         """The row for (event, rule), or a new pending record that is stored on first write.
 
-        Nothing is written for a delivery before the first step that must be
-        remembered (a fenced write before iVvy creates something).
+        ``known``: the event's rows by rule as the job's claim read them (in its own
+        transaction, a moment earlier); then nothing is read here.  Nothing is written
+        for a delivery before the first step that must be remembered (a fenced write
+        before iVvy creates something).
         """
-        found = self._get(event_id, rule)
+        if known is None:
+            found = self._get(event_id, rule)
+        else:
+            row = known.get(rule)
+            found = _record(row) if row is not None else None
         if found is not None:
             return found
         return DeliveryRecord(
@@ -95,23 +122,7 @@ class DeliveryStore:
                 .mappings()
                 .one_or_none()
             )
-        if row is None:
-            return None
-        return DeliveryRecord(
-            id=row["id"],
-            event_id=row["event_id"],
-            rule=row["rule"],
-            state=row["state"],
-            marker=row["marker"],
-            contact_id=row["contact_id"],
-            lead_id=row["lead_id"],
-            task_id=row["task_id"],
-            task=row["task"],
-            error=row["error"],
-            task_key=row["task_key"],
-            task_status=row["task_status"],
-            open_task_of=row["open_task_of"],
-        )
+        return _record(row) if row is not None else None
 
     def update(
         self,

@@ -4,7 +4,8 @@ PostgreSQL claims with ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCK
 RETURNING``; SQLite runs the same statement inside ``BEGIN IMMEDIATE`` (the
 engine's begin hook), which serialises claimers.  Every write commits (and, on
 SQLite with ``synchronous=FULL``, syncs to disk), so a job run costs as few of
-them as possible: the claim also reads the event, and settling a job carries the
+them as possible: the claim also reads the event and its delivery rows (the run that
+follows reads nothing in a transaction of its own), and settling a job carries the
 caller's other writes (``also``) in the same transaction, applied only while the
 worker still owns the job.  Claims, settlements and releases do not wait for the
 disk (``transaction(durable=False)``): if the machine loses them, the job runs
@@ -24,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bridge.store.db import transaction
 from bridge.store.states import EventState, JobState
-from bridge.store.tables import JOBS_UNFINISHED, events, jobs
+from bridge.store.tables import JOBS_UNFINISHED, deliveries, events, jobs
 from bridge.store.types import StoredRequest
 
 # A job whose worker died this many times without reaching an outcome is dead:
@@ -86,6 +87,9 @@ _START_EVENT = (
         events.c.content_type,
     )
 )
+# The event's delivery rows as the claim found them (none on a first run): what the run
+# would otherwise read, one rule at a time, in transactions of their own.
+_EVENT_DELIVERIES = select(deliveries).where(deliveries.c.event_id == bindparam("p_event_id"))
 
 
 @cache
@@ -142,6 +146,8 @@ class ClaimedJob:
     event: dict[str, Any] | None = None
     event_rules_digest: str | None = None
     request: StoredRequest | None = None
+    # The event's delivery rows by rule, read in the claim's transaction (None: not read).
+    deliveries: Mapping[str, Mapping[str, Any]] | None = None
 
 
 class LeaseLost(Exception):
@@ -220,7 +226,11 @@ class Queue:
         if row is None:
             return job
         request = StoredRequest.of(row[2], row[3], row[4])
-        return replace(job, event=row[0], event_rules_digest=row[1], request=request)
+        rows = conn.execute(_EVENT_DELIVERIES, {"p_event_id": job.event_id}).mappings()
+        known = {found["rule"]: dict(found) for found in rows}
+        return replace(
+            job, event=row[0], event_rules_digest=row[1], request=request, deliveries=known
+        )
 
     def heartbeat(
         self, job_ids: Iterable[int], worker_id: str, *, lease_seconds: float, now: datetime
