@@ -17,15 +17,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Executable, Update, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import Executable, RowMapping, and_, bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from bridge.store.claim_statements import (
+    EVENT_DELIVERIES,
+    START_EVENT,
+    claim_statement,
+    claim_with_event_statement,
+)
 from bridge.store.db import transaction
 from bridge.store.states import EventState, JobState
-from bridge.store.tables import JOBS_UNFINISHED, deliveries, events, jobs
+from bridge.store.tables import events, jobs
 from bridge.store.types import StoredRequest
 
 # A job whose worker died this many times without reaching an outcome is dead:
@@ -73,62 +78,6 @@ _RELEASE = (
         lease_expires_at=None,
     )
 )
-_START_EVENT = (
-    update(events)
-    .where(events.c.id == bindparam("p_event_id"))
-    .values(
-        state=EventState.PROCESSING, updated_at=bindparam("p_now", type_=events.c.updated_at.type)
-    )
-    .returning(
-        events.c.event,
-        events.c.rules_digest,
-        events.c.body,
-        events.c.headers,
-        events.c.content_type,
-    )
-)
-# The event's delivery rows as the claim found them (none on a first run): what the run
-# would otherwise read, one rule at a time, in transactions of their own.
-_EVENT_DELIVERIES = select(deliveries).where(deliveries.c.event_id == bindparam("p_event_id"))
-
-
-@cache
-def _claim_statement(limit: int) -> Update:
-    now = bindparam("p_now", type_=jobs.c.run_at.type)
-    # Due: ready and its time has come, or running with its lease run out.  A running
-    # job's run_at is in the past (it was due when claimed), so both are "unfinished
-    # with run_at <= now": the partial index ix_jobs_due yields them in order.
-    due = and_(
-        text(JOBS_UNFINISHED),
-        jobs.c.run_at <= now,
-        or_(jobs.c.state == JobState.READY, jobs.c.lease_expires_at < now),
-    )
-    candidates = (
-        select(jobs.c.id)
-        .where(due)
-        .order_by(jobs.c.run_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    return (
-        update(jobs)
-        .where(jobs.c.id.in_(candidates))
-        .values(
-            state=JobState.RUNNING,
-            lease_owner=bindparam("p_owner"),
-            lease_expires_at=bindparam("p_expires", type_=jobs.c.lease_expires_at.type),
-            claims=jobs.c.claims + 1,
-        )
-        .returning(
-            jobs.c.id,
-            jobs.c.event_id,
-            jobs.c.attempts,
-            jobs.c.claims,
-            jobs.c.created_at,
-            jobs.c.rules_digest,
-        )
-    )
 
 
 @dataclass(frozen=True)
@@ -148,6 +97,24 @@ class ClaimedJob:
     request: StoredRequest | None = None
     # The event's delivery rows by rule, read in the claim's transaction (None: not read).
     deliveries: Mapping[str, Mapping[str, Any]] | None = None
+
+
+_CLAIMED_COLUMNS = ("id", "event_id", "attempts", "claims", "created_at", "rules_digest")
+
+
+def _claimed(row: RowMapping) -> ClaimedJob:
+    """A job from the one-statement claim: its event's payload and delivery rows beside it."""
+    job = ClaimedJob(*(row[name] for name in _CLAIMED_COLUMNS))
+    if row["started"] is None:  # the event is gone, or the job is to be buried
+        return job
+    known = {found["rule"]: found for found in row["deliveries"] or ()}
+    return replace(
+        job,
+        event=row["event"],
+        event_rules_digest=row["event_rules_digest"],
+        request=StoredRequest.of(row["body"], row["headers"], row["content_type"]),
+        deliveries=known,
+    )
 
 
 class LeaseLost(Exception):
@@ -194,12 +161,19 @@ class Queue:
             "p_expires": now + timedelta(seconds=lease_seconds),
         }
         with transaction(self.engine, durable=False) as conn:
-            rows = conn.execute(_claim_statement(limit), params).all()
-            claimed = [ClaimedJob(*row) for row in rows]
+            one_statement = conn.dialect.name == "postgresql"  # each statement a round trip
+            if one_statement:
+                statement = claim_with_event_statement(limit, MAX_CRASHES)
+                claimed = [_claimed(row) for row in conn.execute(statement, params).mappings()]
+            else:
+                rows = conn.execute(claim_statement(limit), params).all()
+                claimed = [ClaimedJob(*row) for row in rows]
             poisoned = [job for job in claimed if job.claims - job.attempts > MAX_CRASHES]
             for job in poisoned:
                 self._bury(conn, job, now)
             kept = [job for job in claimed if job not in poisoned]
+            if one_statement:
+                return kept
             return [self._with_event(conn, job, now) for job in kept]
 
     @staticmethod
@@ -222,11 +196,11 @@ class Queue:
 
     @staticmethod
     def _with_event(conn: Connection, job: ClaimedJob, now: datetime) -> ClaimedJob:
-        row = conn.execute(_START_EVENT, {"p_event_id": job.event_id, "p_now": now}).one_or_none()
+        row = conn.execute(START_EVENT, {"p_event_id": job.event_id, "p_now": now}).one_or_none()
         if row is None:
             return job
         request = StoredRequest.of(row[2], row[3], row[4])
-        rows = conn.execute(_EVENT_DELIVERIES, {"p_event_id": job.event_id}).mappings()
+        rows = conn.execute(EVENT_DELIVERIES, {"p_event_id": job.event_id}).mappings()
         known = {found["rule"]: dict(found) for found in rows}
         return replace(
             job, event=row[0], event_rules_digest=row[1], request=request, deliveries=known

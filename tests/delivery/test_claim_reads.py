@@ -6,7 +6,6 @@ reading older; these tests show that an older reading still creates exactly one 
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -17,33 +16,43 @@ from bridge.store.states import DeliveryState
 from tests.delivery.harness import make_bench
 
 
-def _count_transactions(engine: Any) -> Counter[str]:
-    counts: Counter[str] = Counter()
+def _record_transactions(engine: Any) -> list[list[str]]:
+    """The statements of each transaction the engine begins from now on, in order."""
+    transactions: list[list[str]] = []
 
     @event.listens_for(engine, "begin")
     def _begin(_conn: Any) -> None:
-        counts["begin"] += 1
+        transactions.append([])
 
     @event.listens_for(engine, "before_cursor_execute")
     def _statement(_c: Any, _cur: Any, statement: str, *_rest: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "FROM deliveries" in statement:
-            counts["delivery reads"] += 1
+        if not statement.startswith("SET LOCAL"):  # PostgreSQL's, sent from the begin hook
+            transactions[-1].append(" ".join(statement.split()))
 
-    return counts
+    return transactions
+
+
+def _is_claim(statement: str) -> bool:
+    return statement.startswith(("UPDATE jobs", "WITH claimed AS")) and "jobs.claims +" in statement
 
 
 def test_a_job_is_three_transactions_claim_creating_task_and_settlement(
     tmp_path: Path, sandbox: SandboxServer, database_url: str
 ) -> None:
     bench = make_bench(tmp_path, sandbox, database_url)
-    worker = bench.worker()
-    bench.submit(1)
-    assert worker.run_pending() == 1  # the first job also stores the rules it ran with
-    bench.submit(2)
-    counts = _count_transactions(bench.engine)
-    assert worker.run_pending() == 1
-    assert counts == Counter({"begin": 3, "delivery reads": 1})  # the read is the claim's
-    assert len(bench.listing("tasks")) == 2
+    for n in range(3):
+        bench.submit(n)
+    transactions = _record_transactions(bench.engine)
+    assert bench.worker().run_pending() == 3
+    # Per job: the claim (with the delivery read), creating_task, the settlement.  Besides:
+    # the thread's first job stores the rules it ran with (a read, an insert), and the last
+    # claim finds nothing.
+    assert len(transactions) == 2 + 3 * 3 + 1
+    claims = [t for t in transactions if _is_claim(t[0])]
+    assert len(claims) == 4
+    reading = [t for t in transactions if any("FROM deliveries" in s for s in t)]
+    assert reading == claims[: len(reading)] and len(reading) >= 3  # only claims read them
+    assert len(bench.listing("tasks")) == 3
 
 
 def test_the_claim_reads_the_events_deliveries(
