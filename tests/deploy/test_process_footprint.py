@@ -1,17 +1,20 @@
-"""What the long-running processes hold: no Alembic in the web.
+"""What the long-running processes hold: no Alembic in the web, no Flask or Alembic in the
+worker.
 
-That is memory a web process would hold for nothing (the deployment's PSS, BENCHMARKS.md
-"Memory").
+That is memory a web or worker process would hold for nothing (the deployment's PSS,
+BENCHMARKS.md "Memory").
 """
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
 
+from bridge.cli import build_parser
 from bridge.store.migrate import alembic_config, head_revision
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,3 +38,22 @@ def test_the_head_read_from_the_scripts_is_alembics_head() -> None:
 def test_the_web_app_does_not_load_alembic() -> None:
     code = "import bridge.web.health, bridge.web.api, bridge.web.hooks, bridge.web.ui"
     assert _loaded(code, ["alembic", "flask"]) == ["flask"]  # the probe sees what it must
+
+
+def test_bridge_worker_loads_neither_flask_nor_alembic() -> None:
+    # What ``python -m bridge.cli worker`` imports before its loop starts.
+    code = "import bridge.cli, bridge.worker; bridge.cli.build_parser('worker')"
+    assert _loaded(code, ["flask", "alembic", "sqlalchemy"]) == ["sqlalchemy"]
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return set(sub.choices)
+
+
+def test_a_named_command_gets_its_own_parser_and_anything_else_every_one() -> None:
+    assert _commands(build_parser("worker")) == {"worker"}
+    every = _commands(build_parser(None))
+    assert {"worker", "serve", "db", "sandbox", "prune"} <= every
+    assert _commands(build_parser("--help")) == every
+    assert _commands(build_parser("no-such-command")) == every
