@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
+from bridge.rules.country_holidays import country_holidays
+
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WEEKDAY_ALIASES = {"tues": 1, "thur": 3, "thurs": 3}
 _CLOCK_TIME = re.compile(r"(\d{1,2}):(\d{2})")
@@ -159,7 +161,7 @@ class BusinessCalendar:
             return None
         for candidate in (self.subdivision, self.subdivision.upper()):
             try:
-                holidays.country_holidays(self.country, subdiv=candidate)
+                country_holidays(self.country, subdiv=candidate)
             except NotImplementedError:
                 continue
             return candidate
@@ -174,7 +176,7 @@ class BusinessCalendar:
             return None
         year = self._holidays.get(day.year)
         if year is None:
-            table = holidays.country_holidays(self.country, subdiv=self.subdivision, years=day.year)
+            table = country_holidays(self.country, subdiv=self.subdivision, years=day.year)
             year = self._holidays[day.year] = dict(table.items())
         return year.get(day)
 
