@@ -1,8 +1,9 @@
 """What the long-running processes hold: no Alembic in the web, no Flask or Alembic in the
-worker.
+worker, no database engine in gunicorn's master.
 
-That is memory a web or worker process would hold for nothing (the deployment's PSS,
-BENCHMARKS.md "Memory").
+The first two are memory a web or worker process would hold for nothing (the deployment's
+PSS, BENCHMARKS.md "Memory"); the third would be one pool shared by every worker forked from
+the master, which preloads the app.
 """
 
 from __future__ import annotations
@@ -12,10 +13,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic.script import ScriptDirectory
 
+from bridge import create_app
 from bridge.cli import build_parser
-from bridge.store.migrate import alembic_config, head_revision
+from bridge.runtime import Runtime
+from bridge.settings import Settings
+from bridge.store.migrate import alembic_config, head_revision, upgrade
+from tests.support.configs import TOKEN, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,3 +63,20 @@ def test_a_named_command_gets_its_own_parser_and_anything_else_every_one() -> No
     assert {"worker", "serve", "db", "sandbox", "prune"} <= every
     assert _commands(build_parser("--help")) == every
     assert _commands(build_parser("no-such-command")) == every
+
+
+def test_building_the_app_opens_no_database_engine(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # gunicorn preloads the app in its master and forks the workers from it: an engine
+    # (and its pooled connections) made there would be shared by every worker.
+    monkeypatch.setenv("IVVY_API_KEY", "sandbox-key-for-footprint")
+    monkeypatch.setenv("IVVY_API_SECRET", "sandbox-secret-for-footprint")
+    monkeypatch.setenv("WEBSITE_TOKEN", TOKEN)
+    config = write_config(tmp_path, ivvy_url="http://127.0.0.1:9")
+    runtime = Runtime.from_env(Settings(database_url=sqlite_url, config_path=str(config)))
+    app = create_app(runtime=runtime)
+    upgrade(sqlite_url)
+    assert runtime.database._engine is None
+    assert app.test_client().get("/readyz").status_code == 200
+    assert runtime.database._engine is not None  # the first request made it, in this process
