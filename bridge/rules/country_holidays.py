@@ -1,11 +1,12 @@
 """One country's public holidays, loading that country's module alone.
 
 ``holidays.country_holidays`` imports ``holidays.countries``, whose ``__init__``
-imports every one of its ~250 countries: 7.8 MiB in every process that computes a
-due date (BENCHMARKS.md, "Memory").  A country's module needs only the library's
-base modules, so it is loaded here from its file under its own name; if anything
+imports every one of its ~250 countries, and ``list_supported_countries`` loads
+them all for their subdivisions: 7.8 MiB in every process that loads the config
+(BENCHMARKS.md, "Memory").  A country's module needs only the library's base
+modules, so it is loaded here from its file under its own name; if anything
 imports ``holidays.countries`` later, that finds it loaded and uses the same class.
-A country whose module does import another country's falls back to the library.
+A country whose module does import another country's loads that one too.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ _LOCK = threading.Lock()
 
 
 def _country_class(country: str) -> type[holidays.HolidayBase] | None:
-    """The class for an ISO 3166-1 alpha-2 code, its module loaded alone (None if unknown)."""
-    modules = [module for module, (_, alpha2, *_) in COUNTRIES.items() if alpha2 == country]
+    """The class for a country code or alias (AU, AUS, UK), its module alone (None if unknown)."""
+    modules = [module for module, (_, *codes) in COUNTRIES.items() if country in codes]
     if not modules:
         return None
     name = f"holidays.countries.{modules[0]}"
@@ -42,9 +43,18 @@ def _country_class(country: str) -> type[holidays.HolidayBase] | None:
             except BaseException:
                 del sys.modules[name]
                 raise
-    # The alpha-2 alias class, as the library's own country_holidays returns.
+    # The class named by the code, as the library's own country_holidays returns.
     found: type[holidays.HolidayBase] = getattr(loaded, country)
     return found
+
+
+def subdivisions(country: str) -> list[str] | None:
+    """The country's subdivision codes (None for an unknown country).
+
+    What ``holidays.list_supported_countries()[country]`` gives, which loads every country.
+    """
+    found = _country_class(country)
+    return None if found is None else list(found.subdivisions)
 
 
 def country_holidays(

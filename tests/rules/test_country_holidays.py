@@ -9,7 +9,7 @@ from pathlib import Path
 import holidays
 import pytest
 
-from bridge.rules.country_holidays import country_holidays
+from bridge.rules.country_holidays import country_holidays, subdivisions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +33,8 @@ def test_an_unknown_subdivision_is_refused_as_the_library_does() -> None:
 def test_one_country_loads_one_country_module() -> None:
     probe = (
         "import sys\n"
-        "from bridge.rules.country_holidays import country_holidays\n"
+        "from bridge.rules.country_holidays import country_holidays, subdivisions\n"
+        "assert 'NSW' in subdivisions('AU')\n"
         "assert country_holidays('AU', subdiv='NSW', years=2026)\n"
         "print(len([m for m in sys.modules if m.startswith('holidays.countries.')]))"
     )
@@ -41,3 +42,12 @@ def test_one_country_loads_one_country_module() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert int(done.stdout) == 1  # the library's own country_holidays loads ~250
+
+
+@pytest.mark.parametrize("country", ["AU", "AUS", "GB", "UK", "US", "NZ"])
+def test_subdivisions_as_the_library_lists_them(country: str) -> None:
+    assert subdivisions(country) == holidays.list_supported_countries()[country]
+
+
+def test_an_unknown_country_has_no_subdivisions() -> None:
+    assert subdivisions("ZZ") is None
