@@ -54,6 +54,28 @@ def _bare_client(directory: Path) -> Any:
     return create_app(url).test_client()
 
 
+def _stored_bytes(database_url: str) -> str:
+    """Bytes per stored event row: the body, the event's JSON, the headers' JSON."""
+    from sqlalchemy import create_engine, text
+
+    if database_url.startswith("sqlite"):
+        sizes = "length(body), length(CAST(event AS BLOB)), length(CAST(headers AS BLOB))"
+    else:
+        sizes = "octet_length(body), octet_length(event::text), octet_length(headers::text)"
+    averages = ", ".join(f"avg({size})" for size in sizes.split(", "))
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text(f"SELECT count(*), {averages} FROM events")).one()
+    finally:
+        engine.dispose()
+    count, body, event, stored = row[0], float(row[1]), float(row[2]), float(row[3])
+    return (
+        f"stored bytes per event row ({count} rows): body {body:.0f}, event {event:.0f}, "
+        f"headers {stored:.0f}, total {body + event + stored:.0f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=600)
@@ -82,6 +104,7 @@ def main() -> None:
             print(f"{name:6} CPU ms/request: median {statistics.median(values):.2f} ({shown})")
         ratio = statistics.median(results["bridge"]) / statistics.median(results["bare"])
         print(f"bridge / bare CPU: {ratio:.2f}")
+        print(_stored_bytes(url))
         if args.profile:
             bodies = [body_for("profile", n) for n in range(args.requests)]
             profiler = cProfile.Profile()

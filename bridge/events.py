@@ -77,10 +77,15 @@ class Event:
         )
         return ctx
 
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-safe dict, the form stored with the inbox row."""
+    def to_json(self, *, with_raw: bool = True) -> dict[str, Any]:
+        """A JSON-safe dict; ``with_raw=False`` is the form stored with the inbox row.
+
+        The inbox row keeps the body beside the event, byte for byte, and ``raw`` is
+        that body as the source decoded it: stored without it, the row holds the payload
+        once and the request encodes it once less (``bridge.sources.stored`` rebuilds it).
+        """
         # Not dataclasses.asdict: it deep-copies ``raw`` (the whole payload) field by field.
-        return {
+        out: dict[str, Any] = {
             "source": self.source,
             "source_type": self.source_type,
             "kind": self.kind,
@@ -90,12 +95,17 @@ class Event:
             "answers": self.answers,
             "data": self.data,
             "previous_data": self.previous_data,
-            "raw": self.raw,
         }
+        if with_raw:
+            out["raw"] = self.raw
+        return out
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> Event:
-        """Inverse of :meth:`to_json`."""
-        values = dict(obj)
+    def from_json(cls, obj: dict[str, Any], raw: Any = None) -> Event:
+        """Inverse of :meth:`to_json`; ``raw`` for a form stored without it.
+
+        A stored ``raw`` (events stored before it was left out) wins over the argument.
+        """
+        values = {"raw": raw, **obj}
         values["received_at"] = datetime.fromisoformat(values["received_at"])
         return cls(**values)

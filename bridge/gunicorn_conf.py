@@ -38,7 +38,9 @@ preload_app = True
 # ``WEB_WORKER_CLASS=sync`` goes back to one request per process: only behind a proxy
 # that buffers whole requests (bench/worker_class_ab.py compares the two).
 worker_class = os.environ.get("WEB_WORKER_CLASS") or "gthread"
-threads = int(os.environ.get("WEB_THREADS") or 16)
+# gunicorn quietly swaps a ``sync`` worker given more than one thread for ``gthread``,
+# so ``sync`` must come with one thread to be sync at all.
+threads = 1 if worker_class == "sync" else int(os.environ.get("WEB_THREADS") or 16)
 
 
 def pre_fork(_server: object, _worker: object) -> None:

@@ -13,6 +13,7 @@ from bridge.backtest.compare import SETTLED, Then, difference, then_for, updates
 from bridge.backtest.verdicts import Evaluator, Verdict
 from bridge.config import Config
 from bridge.events import Event
+from bridge.sources.stored import stored_event
 from bridge.store.backtest_reads import StoredRun
 
 ACTION_KINDS = ("complete", "cancel", "update")
@@ -184,7 +185,7 @@ def _event_of(run: StoredRun) -> Event | None:
     if run.event is None:
         return None
     try:
-        return Event.from_json(run.event)
+        return stored_event(run.event, run.request)
     except (KeyError, TypeError, ValueError):  # stored by a version whose Event differed
         return None
 

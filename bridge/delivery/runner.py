@@ -17,10 +17,10 @@ from bridge.delivery.directory import Directory
 from bridge.delivery.owner_records import OwnerUnavailable
 from bridge.delivery.tasks import TaskCreator
 from bridge.evaluation import evaluate_event
-from bridge.events import Event
 from bridge.ivvy.client import IvvyClient
 from bridge.ivvy.errors import IvvyError
 from bridge.rules.task_schema import TaskPayloadInvalid
+from bridge.sources.stored import stored_event
 from bridge.store.deliveries import DeliveryConflict, DeliveryRecord, DeliveryStore
 from bridge.store.events import event_payload, event_write
 from bridge.store.queue import ClaimedJob, Lease, LeaseLost, Write
@@ -132,12 +132,12 @@ class JobRunner:
             return JobResult("dead", str(exc), writes=tuple(run.done))
 
     def _run(self, job: ClaimedJob, lease: Lease | None, run: _Run) -> JobResult:
-        payload, first_digest = job.event, job.event_rules_digest
+        payload, first_digest, request = job.event, job.event_rules_digest, job.request
         if payload is None:
-            payload, first_digest = event_payload(self.engine, job.event_id)
+            payload, first_digest, request = event_payload(self.engine, job.event_id)
         if payload is None:
             return JobResult("dead", "the event has no parsed payload to run rules on")
-        event = Event.from_json(payload)
+        event = stored_event(payload, request)
         run.source, run.received_at = event.source, event.received_at
         rules, digest = self._rules(job, first_digest)
         # The one evaluation preview runs too: a verdict's error is this run's failure.

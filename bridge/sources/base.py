@@ -108,6 +108,17 @@ class SourceType(ABC):
     def parse(self, request: InboundRequest, now: datetime) -> Accepted | Acknowledged:
         """Turn a verified delivery into an event (or an acknowledgement)."""
 
+    @classmethod
+    @abstractmethod
+    def raw_of(cls, request: InboundRequest) -> Any:
+        """What :meth:`parse` keeps as the event's ``raw``: the body as this type decodes it.
+
+        ``parse`` calls it, and so does ``bridge.sources.stored`` on the stored body and
+        headers, to rebuild the ``raw`` the inbox does not store twice: it reads no option
+        and nothing but the body and the ``Content-Type``.  Raises :class:`PayloadInvalid`
+        (or ValueError) when the body does not decode.
+        """
+
     def dedupe_key(self, payload: Any, sender_id: str | None, body: bytes) -> str:
         """The configured key path's value, else the sender's id, else a hash of the body."""
         path = self.options.get("dedupe_key")

@@ -9,7 +9,7 @@ from marshmallow import fields as mfields
 
 from bridge.sources.answers import add_answer, add_labelled, make_event
 from bridge.sources.base import Accepted, InboundRequest
-from bridge.sources.payloads import OpenSchema, json_object, load
+from bridge.sources.payloads import JsonBody, OpenSchema, load
 from bridge.sources.timestamped_signature import TimestampedSignatureSource
 
 
@@ -28,7 +28,7 @@ class CalendlyPayload(OpenSchema):
     payload = mfields.Nested(_Invitee, required=True)
 
 
-class CalendlySource(TimestampedSignatureSource):
+class CalendlySource(JsonBody, TimestampedSignatureSource):
     """Calendly invitee webhooks (``Calendly-Webhook-Signature``)."""
 
     type_name = "calendly"
@@ -37,7 +37,7 @@ class CalendlySource(TimestampedSignatureSource):
     _payload_schema = CalendlyPayload()
 
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
-        raw = json_object(request.body)
+        raw = self.raw_of(request)
         payload = load(self._payload_schema, raw, "Calendly")
         invitee = payload["payload"]
         answers: dict[str, Any] = {}

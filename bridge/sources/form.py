@@ -31,8 +31,13 @@ class FormSource(SourceType):
     def verify(self, request: InboundRequest, now: datetime) -> None:
         require_token(request, self.options)
 
+    @classmethod
+    def raw_of(cls, request: InboundRequest) -> dict[str, Any]:
+        """The body by its content type: urlencoded fields (a repeated key a list), or JSON."""
+        return json_or_urlencoded(request)
+
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
-        payload = json_or_urlencoded(request)
+        payload = self.raw_of(request)
         answers: dict[str, Any] = {}
         for key, value in payload.items():
             add_compound(answers, key, value)

@@ -8,7 +8,7 @@ from marshmallow import fields as mfields
 
 from bridge.sources.answers import flatten, make_event
 from bridge.sources.base import Accepted, InboundRequest
-from bridge.sources.payloads import OpenSchema, json_object, load
+from bridge.sources.payloads import JsonBody, OpenSchema, load
 from bridge.sources.timestamped_signature import TimestampedSignatureSource
 
 
@@ -18,7 +18,7 @@ class FormspreePayload(OpenSchema):
     submission = mfields.Dict(load_default=None, allow_none=True)
 
 
-class FormspreeSource(TimestampedSignatureSource):
+class FormspreeSource(JsonBody, TimestampedSignatureSource):
     """Formspree submission webhooks (``Formspree-Signature``)."""
 
     type_name = "formspree"
@@ -27,7 +27,7 @@ class FormspreeSource(TimestampedSignatureSource):
     _payload_schema = FormspreePayload()
 
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
-        raw = json_object(request.body)
+        raw = self.raw_of(request)
         payload = load(self._payload_schema, raw, "Formspree")
         submitted = payload["submission"] if payload.get("submission") else raw
         answers = flatten(submitted)

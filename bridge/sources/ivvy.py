@@ -133,6 +133,13 @@ class IvvySource(SourceType):
 
     # -- parsing --------------------------------------------------------------------------
 
+    @classmethod
+    def raw_of(cls, request: InboundRequest) -> dict[str, Any]:
+        """The envelope's and the message's plain keys and the decoded Body (see :func:`_raw`)."""
+        envelope = _envelope(request.body, PayloadInvalid)
+        message = IvvyMessage.from_json(envelope.get("Message"))
+        return _raw(envelope, message, decode_json(message.body, "the Body"))
+
     def parse(self, request: InboundRequest, now: datetime) -> Accepted | Acknowledged:
         envelope = _envelope(request.body, PayloadInvalid)
         kind = envelope.get("Type")
@@ -214,7 +221,7 @@ def _envelope(body: bytes, error: type[Exception]) -> dict[str, Any]:
 
 
 def _raw(envelope: Mapping[str, Any], message: IvvyMessage, body: Any) -> dict[str, Any]:
-    """What is stored with the event: no signatures, no SourceInfo (it may hold an API key)."""
+    """The event's ``raw``: no signatures, no SourceInfo (it may hold an API key)."""
     sns = {k: envelope.get(k) for k in ("Type", "MessageId", "TopicArn", "Timestamp")}
     inner = {
         k: message.raw.get(k) for k in ("TxnId", "Region", "Timestamp", "AccountId", "Subject")

@@ -69,15 +69,16 @@ class JotformSource(SourceType):
     def verify(self, request: InboundRequest, now: datetime) -> None:
         require_token(request, self.options)
 
+    @classmethod
+    def raw_of(cls, request: InboundRequest) -> dict[str, Any]:
+        """The multipart fields, ``rawRequest`` decoded from its JSON."""
+        form = multipart_fields(request)
+        return {**form, "rawRequest": _raw_request(form.get("rawRequest", ""))}
+
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
         form = multipart_fields(request)
         payload = load(self._payload_schema, form, "Jotform")
-        try:
-            raw_request = decode_json(payload["raw_request"], "rawRequest")
-        except UnsafeJSON as exc:
-            raise PayloadInvalid(str(exc)) from exc
-        if not isinstance(raw_request, dict):
-            raise PayloadInvalid("rawRequest must be a JSON object")
+        raw_request = _raw_request(payload["raw_request"])
         raw = {**form, "rawRequest": raw_request}
         event = make_event(
             self,
@@ -88,3 +89,14 @@ class JotformSource(SourceType):
             raw=raw,
         )
         return Accepted(event, self.dedupe_key(raw, payload["submission_id"], request.body))
+
+
+def _raw_request(text: str) -> dict[str, Any]:
+    """``rawRequest``, a JSON object in a form field."""
+    try:
+        raw_request = decode_json(text, "rawRequest")
+    except UnsafeJSON as exc:
+        raise PayloadInvalid(str(exc)) from exc
+    if not isinstance(raw_request, dict):
+        raise PayloadInvalid("rawRequest must be a JSON object")
+    return raw_request

@@ -110,6 +110,15 @@ def json_object(body: bytes) -> dict[str, Any]:
     return payload
 
 
+class JsonBody:
+    """Mixin for a source type whose event's ``raw`` is the body's JSON object."""
+
+    @classmethod
+    def raw_of(cls, request: InboundRequest) -> dict[str, Any]:
+        """The body as a JSON object (see :meth:`SourceType.raw_of`)."""
+        return json_object(request.body)
+
+
 def urlencoded_object(body: bytes) -> dict[str, Any]:
     """An ``application/x-www-form-urlencoded`` body; a repeated key becomes a list.
 

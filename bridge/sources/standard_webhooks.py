@@ -19,7 +19,7 @@ from marshmallow import fields as mfields
 from bridge.sources.answers import flatten, make_event
 from bridge.sources.base import Accepted, InboundRequest, SourceType
 from bridge.sources.options import SignedOptionsSchema
-from bridge.sources.payloads import OpenSchema, json_object, load
+from bridge.sources.payloads import JsonBody, OpenSchema, load
 from bridge.sources.verification import (
     configured_values,
     decode_signature,
@@ -76,7 +76,7 @@ def presented_signatures(header: str) -> list[bytes | None]:
     return found
 
 
-class StandardWebhooksSource(SourceType):
+class StandardWebhooksSource(JsonBody, SourceType):
     """Any sender following the Standard Webhooks specification."""
 
     type_name = "standard-webhooks"
@@ -97,7 +97,7 @@ class StandardWebhooksSource(SourceType):
         require_signature(self._keys(), message, presented_signatures(signature))
 
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
-        raw = json_object(request.body)
+        raw = self.raw_of(request)
         payload = load(self._payload_schema, raw, "Standard Webhooks")
         data = payload.get("data")
         data = data if isinstance(data, dict) else {}

@@ -10,7 +10,7 @@ from marshmallow import fields as mfields
 from bridge.sources.answers import add_labelled, make_event
 from bridge.sources.base import Accepted, InboundRequest, SourceType
 from bridge.sources.options import SignedOptionsSchema
-from bridge.sources.payloads import OpenSchema, json_object, load
+from bridge.sources.payloads import JsonBody, OpenSchema, load
 from bridge.sources.verification import (
     decode_signature,
     require_header,
@@ -91,7 +91,7 @@ def _row_label(text: Any, key: str) -> str:
     return text if isinstance(text, str) else key
 
 
-class TallySource(SourceType):
+class TallySource(JsonBody, SourceType):
     """Tally's ``FORM_RESPONSE`` webhooks."""
 
     type_name = "tally"
@@ -105,7 +105,7 @@ class TallySource(SourceType):
         require_signature(secret_keys(self.options), request.body, presented)
 
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
-        raw = json_object(request.body)
+        raw = self.raw_of(request)
         payload = load(self._payload_schema, raw, "Tally")
         answers: dict[str, Any] = {}
         typed: dict[str, Any] = {}

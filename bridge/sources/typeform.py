@@ -10,7 +10,7 @@ from marshmallow import fields as mfields
 from bridge.sources.answers import add_answer, add_labelled, make_event
 from bridge.sources.base import Accepted, InboundRequest, SourceType, VerificationFailed
 from bridge.sources.options import SignedOptionsSchema
-from bridge.sources.payloads import ObjectList, OpenSchema, Shape, json_object, load
+from bridge.sources.payloads import JsonBody, ObjectList, OpenSchema, Shape, load
 from bridge.sources.verification import (
     decode_signature,
     require_header,
@@ -64,7 +64,7 @@ def answer_value(answer: dict[str, Any]) -> Any:
     return value
 
 
-class TypeformSource(SourceType):
+class TypeformSource(JsonBody, SourceType):
     """Typeform's ``form_response`` webhooks."""
 
     type_name = "typeform"
@@ -81,7 +81,7 @@ class TypeformSource(SourceType):
         require_signature(secret_keys(self.options), request.body, presented)
 
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
-        raw = json_object(request.body)
+        raw = self.raw_of(request)
         payload = load(self._payload_schema, raw, "Typeform")
         response = payload["form_response"]
         definitions = {

@@ -16,7 +16,7 @@ from marshmallow import fields as mfields
 from bridge.sources.answers import add_labelled, make_event
 from bridge.sources.base import Accepted, InboundRequest, SourceType
 from bridge.sources.options import SignedOptionsSchema
-from bridge.sources.payloads import OpenSchema, json_object, load
+from bridge.sources.payloads import JsonBody, OpenSchema, load
 from bridge.sources.verification import (
     decode_signature,
     require_fresh,
@@ -61,7 +61,7 @@ class WebflowPayload(OpenSchema):
     payload = mfields.Nested(_Submission, required=True)
 
 
-class WebflowSource(SourceType):
+class WebflowSource(JsonBody, SourceType):
     """Webflow's form submission webhooks."""
 
     type_name = "webflow"
@@ -86,7 +86,7 @@ class WebflowSource(SourceType):
         require_signature(secret_keys(self.options), message, presented)
 
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
-        raw = json_object(request.body)
+        raw = self.raw_of(request)
         payload = load(self._payload_schema, raw, "Webflow")
         submission = payload["payload"]
         answers: dict[str, Any] = {}

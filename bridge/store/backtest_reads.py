@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.store.tables import deliveries, events, task_actions
+from bridge.store.types import StoredRequest
 
 # A backtest is a look at recent traffic, not a batch job over the whole inbox.
 MAX_LAST = 1000
@@ -54,6 +55,7 @@ class StoredRun:
     event: dict[str, Any] | None
     last_error: str | None
     deliveries: dict[str, StoredDelivery] = field(default_factory=dict)
+    request: StoredRequest | None = None  # the event's raw is rebuilt from its body
 
 
 def recent_runs(engine: Engine, source: str, last: int) -> list[StoredRun]:
@@ -66,6 +68,9 @@ def recent_runs(engine: Engine, source: str, last: int) -> list[StoredRun]:
             events.c.state,
             events.c.event,
             events.c.last_error,
+            events.c.body,
+            events.c.headers,
+            events.c.content_type,
         )
         .where(events.c.source == source)
         .order_by(events.c.received_at.desc(), events.c.id.desc())
@@ -101,6 +106,7 @@ def recent_runs(engine: Engine, source: str, last: int) -> list[StoredRun]:
             event=row["event"],
             last_error=row["last_error"],
             deliveries=by_event[row["id"]],
+            request=StoredRequest.of(row["body"], row["headers"], row["content_type"]),
         )
         for row in rows
     ]

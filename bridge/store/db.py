@@ -33,6 +33,11 @@ def normalise_url(url: str) -> str:
 # Execution option: False marks a transaction whose commit may be lost if the
 # machine (not the process) crashes, in exchange for not waiting on the disk.
 DURABLE = "bridge_durable"
+# Execution option: True marks a transaction that only reads.  On SQLite it opens with a
+# plain (deferred) BEGIN instead of BEGIN IMMEDIATE: in WAL mode it reads a snapshot and takes
+# no lock, so a slow read does not keep webhooks from committing.  A write in it would fail
+# at once with SQLITE_BUSY while another connection writes: only reads go there.
+READ_ONLY = "bridge_read_only"
 
 
 @contextmanager
@@ -40,8 +45,9 @@ def transaction(engine: Engine, *, durable: bool = True) -> Iterator[Connection]
     """``engine.begin()``, or with ``durable=False`` a commit that does not wait for the disk.
 
     Only for writes that a re-run recreates: the worker's claim and settlement (see
-    "Delivery guarantees" in docs/architecture.md).  A later durable commit makes the
-    relaxed ones before it durable too, on both databases (the log is sequential).
+    "Delivery guarantees" in docs/architecture.md), and pruning's deletes (the next prune
+    does them again).  A later durable commit makes the relaxed ones before it durable too,
+    on both databases (the log is sequential).
     """
     if durable:
         with engine.begin() as conn:
@@ -49,6 +55,19 @@ def transaction(engine: Engine, *, durable: bool = True) -> Iterator[Connection]
         return
     with engine.connect() as conn:
         conn.execution_options(**{DURABLE: False})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A transaction for reads only: on SQLite it waits for no writer and holds up none.
+
+    For reads that need not be current when the caller writes next: a batch of pruning's
+    candidates, whose delete checks its conditions again under the write lock.
+    """
+    with engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY: True})
         with conn.begin():
             yield conn
 
@@ -70,13 +89,17 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        options = conn.get_execution_options()
         # WAL + NORMAL: the commit is not synced; it survives a crash of the process,
         # and the next FULL commit syncs it.  SQLite refuses the change inside a
         # transaction, so it is made here, before BEGIN, on the driver's connection.
-        level = "FULL" if conn.get_execution_options().get(DURABLE, True) else "NORMAL"
+        level = "FULL" if options.get(DURABLE, True) else "NORMAL"
         pooled = conn.connection
         raw = pooled.dbapi_connection
         try:
+            if options.get(READ_ONLY, False):
+                raw.execute("BEGIN")  # deferred: a read takes no lock
+                return
             if pooled.info.get("synchronous") != level:
                 raw.execute(f"PRAGMA synchronous={level}")
                 pooled.info["synchronous"] = level

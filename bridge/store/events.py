@@ -1,4 +1,4 @@
-"""The events table as the worker writes it: an event's state after a run, and its payload."""
+"""The events table as the worker writes it: an event's state after a run; its payload read back."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from bridge.store.queue import Write
 from bridge.store.states import EventState
 from bridge.store.tables import events
+from bridge.store.types import StoredRequest
 
 # The event's state after a run, and (on its first run only) the rules it ran with.
 _SET_EVENT = (
@@ -24,6 +25,15 @@ _SET_EVENT = (
             events.c.rules_digest, bindparam("p_digest", type_=events.c.rules_digest.type)
         ),
     )
+)
+
+
+_PAYLOAD_COLUMNS = (
+    events.c.event,
+    events.c.rules_digest,
+    events.c.body,
+    events.c.headers,
+    events.c.content_type,
 )
 
 
@@ -41,10 +51,21 @@ def event_write(
     return _SET_EVENT, params
 
 
-def event_payload(engine: Engine, event_id: str) -> tuple[dict[str, Any] | None, str | None]:
-    """The normalised Event (as JSON) and the rules digest it first ran with, if stored."""
+def event_payload(
+    engine: Engine, event_id: str
+) -> tuple[dict[str, Any] | None, str | None, StoredRequest | None]:
+    """The normalised Event (as JSON), the rules digest it first ran with, and its request."""
+    with engine.connect() as conn:
+        row = conn.execute(select(*_PAYLOAD_COLUMNS).where(events.c.id == event_id)).one_or_none()
+    if row is None:
+        return None, None, None
+    return row[0], row[1], StoredRequest.of(row[2], row[3], row[4])
+
+
+def stored_request(engine: Engine, event_id: str) -> StoredRequest | None:
+    """The request an event came in, as stored (the pages rebuild its ``raw`` from it)."""
     with engine.connect() as conn:
         row = conn.execute(
-            select(events.c.event, events.c.rules_digest).where(events.c.id == event_id)
+            select(*_PAYLOAD_COLUMNS[2:]).where(events.c.id == event_id)
         ).one_or_none()
-    return (row[0], row[1]) if row is not None else (None, None)
+    return None if row is None else StoredRequest.of(row[0], row[1], row[2])

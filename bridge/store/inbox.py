@@ -96,7 +96,7 @@ def accept(
                     content_type=content_type[:255],
                     headers=dict(headers),
                     body=body,
-                    event=event.to_json(),
+                    event=event.to_json(with_raw=False),  # raw is the body: kept once
                 ),
             )
             enqueue(conn, event_id, now)

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from bridge.store.db import transaction
 from bridge.store.states import EventState, JobState
 from bridge.store.tables import JOBS_UNFINISHED, events, jobs
+from bridge.store.types import StoredRequest
 
 # A job whose worker died this many times without reaching an outcome is dead:
 # it would otherwise stop every worker that takes it, forever.
@@ -77,7 +78,13 @@ _START_EVENT = (
     .values(
         state=EventState.PROCESSING, updated_at=bindparam("p_now", type_=events.c.updated_at.type)
     )
-    .returning(events.c.event, events.c.rules_digest)
+    .returning(
+        events.c.event,
+        events.c.rules_digest,
+        events.c.body,
+        events.c.headers,
+        events.c.content_type,
+    )
 )
 
 
@@ -130,9 +137,11 @@ class ClaimedJob:
     claims: int
     created_at: datetime
     rules_digest: str | None
-    # The event as stored with the job (Event.to_json()) and the rules it first ran with.
+    # The event as stored with the job (Event.to_json(with_raw=False)), the rules it first ran
+    # with, and the request it came in (its raw is rebuilt from the body).
     event: dict[str, Any] | None = None
     event_rules_digest: str | None = None
+    request: StoredRequest | None = None
 
 
 class LeaseLost(Exception):
@@ -210,7 +219,8 @@ class Queue:
         row = conn.execute(_START_EVENT, {"p_event_id": job.event_id, "p_now": now}).one_or_none()
         if row is None:
             return job
-        return replace(job, event=row[0], event_rules_digest=row[1])
+        request = StoredRequest.of(row[2], row[3], row[4])
+        return replace(job, event=row[0], event_rules_digest=row[1], request=request)
 
     def heartbeat(
         self, job_ids: Iterable[int], worker_id: str, *, lease_seconds: float, now: datetime

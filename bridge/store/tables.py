@@ -53,7 +53,10 @@ events = Table(
     Column("content_type", String(255), nullable=False, default=""),
     Column("headers", JSON, nullable=False),
     Column("body", LargeBinary, nullable=False),
-    Column("event", JSON),  # the normalised Event (Event.to_json()); null when invalid
+    # The normalised Event without raw (Event.to_json(with_raw=False)): raw is the body as its
+    # source decoded it, rebuilt when read (sources/stored.py); rows stored before hold raw.
+    # Null when invalid.
+    Column("event", JSON),
     Column("rules_digest", String(64)),  # the rules the event first ran with
     Column("last_error", Text),
     Index("ix_events_received", "received_at"),
@@ -107,6 +110,15 @@ jobs = Table(
         "run_at",
         postgresql_where=text(JOBS_UNFINISHED),
         sqlite_where=text(JOBS_UNFINISHED),
+    ),
+    # Finished jobs by state and time (finished_at is set only when a job ends): pruning
+    # reads the jobs past retention instead of walking every done job (migration 0006).
+    Index(
+        "ix_jobs_finished",
+        "state",
+        "finished_at",
+        postgresql_where=text("finished_at IS NOT NULL"),
+        sqlite_where=text("finished_at IS NOT NULL"),
     ),
 )
 
@@ -180,6 +192,7 @@ task_keys = Table(
     Column("key", String(255), primary_key=True),
     Column("delivery_id", Integer),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_task_keys_delivery", "delivery_id"),  # pruning an event's task memory
 )
 
 attempts = Table(

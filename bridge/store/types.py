@@ -1,9 +1,10 @@
-"""Column types that behave the same on SQLite and PostgreSQL."""
+"""Column types that behave the same on SQLite and PostgreSQL, and values read from rows."""
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,3 +45,20 @@ def new_id(prefix: str) -> str:
         chars.append(_CROCKFORD[number & 31])
         number >>= 5
     return prefix + "".join(reversed(chars))
+
+
+@dataclass(frozen=True)
+class StoredRequest:
+    """An event row's request as kept: the body byte for byte, stored headers, Content-Type.
+
+    Read with the normalised event, whose ``raw`` is rebuilt from it (``bridge.sources.stored``).
+    """
+
+    body: bytes
+    headers: dict[str, str]
+    content_type: str
+
+    @classmethod
+    def of(cls, body: Any, headers: Any, content_type: str | None) -> StoredRequest:
+        """From the columns as a driver returns them (PostgreSQL's bytea may be a memoryview)."""
+        return cls(bytes(body or b""), dict(headers or {}), content_type or "")

@@ -17,8 +17,10 @@ from bridge.backtest import backtest
 from bridge.evaluation import PreviewError, preview
 from bridge.sources.base import PayloadInvalid
 from bridge.sources.decoding import UnsafeJSON, decode_json
+from bridge.sources.stored import with_raw
 from bridge.store import queries
 from bridge.store.backtest_reads import recent_runs
+from bridge.store.events import stored_request
 from bridge.store.maintenance import ReplayRefused, dead_jobs, replay_event
 from bridge.web.api_schemas import (
     backtest_query,
@@ -108,9 +110,12 @@ def list_events() -> Response:
 @bp.get("/events/<event_id>")
 def get_event(event_id: str) -> Response:
     """One event with its normalised fields, jobs, deliveries and attempts."""
-    found = queries.get_event(runtime().engine, event_id)
+    engine = runtime().engine
+    found = queries.get_event(engine, event_id)
     if found is None:
         return error_response(404, "no event with that id")
+    # The normalised event as before: raw rebuilt from the body when stored without it.
+    found["event"] = with_raw(found["event"], stored_request(engine, event_id))
     return jsonify(found)
 
 

@@ -24,15 +24,25 @@ def parse(config: Config, source: str, body: bytes, now: datetime, content_type:
     return result.event
 
 
-def store(bench: Bench, event: Event, key: str) -> str:
-    """Store ``event`` with its job, as the ingest route does; the event id."""
+def store(
+    bench: Bench,
+    event: Event,
+    key: str,
+    body: bytes = b"{}",
+    content_type: str = "application/json",
+) -> str:
+    """Store ``event`` with its job, as the ingest route does; the event id.
+
+    ``body`` is stored beside it, and the worker rebuilds the event's ``raw`` from it: the
+    body ``event`` was parsed from, for a worker that sees the ``raw`` preview saw.
+    """
     result = accept(
         bench.engine,
         event,
         key,
-        headers={},
-        body=b"{}",
-        content_type="application/json",
+        headers={"content-type": content_type},
+        body=body,
+        content_type=content_type,
         now=bench.clock(),
     )
     return result.event_id

@@ -96,13 +96,17 @@ def bench(tmp_path: Path, seeded_sandbox: SandboxServer, database_url: str) -> I
 
 _keys = itertools.count()
 _parsed: dict[str, Event] = {}
+# The body each example event was parsed from, by the id of its raw (variants keep the raw).
+_bodies: dict[int, tuple[bytes, str]] = {}
 
 
 def _example(config: Config, path: Path) -> Event:
     """The example payload parsed by its source (the file name's first word)."""
     if path.name not in _parsed:
         content_type, body = content_type_for(path, path.read_bytes())
-        _parsed[path.name] = parse(config, path.name.split("-")[0], body, NOW, content_type)
+        event = parse(config, path.name.split("-")[0], body, NOW, content_type)
+        _parsed[path.name] = event
+        _bodies[id(event.raw)] = (body, content_type)
     return _parsed[path.name]
 
 
@@ -197,7 +201,9 @@ def agree(bench: Bench, event: Event, *, count: bool = False) -> None:
     """Preview ``event``, run it through the worker, and hold each rule's verdicts equal."""
     config = bench.runtime.config
     previewed = preview_event(config, event, event.received_at)
-    event_id = store(bench, event, f"property-{next(_keys)}")
+    # Stored with the body it came in: the worker rebuilds the raw preview saw from it.
+    body, content_type = _bodies[id(event.raw)]
+    event_id = store(bench, event, f"property-{next(_keys)}", body, content_type)
     assert bench.worker().run_pending() == 1
     rows = deliveries(bench, event_id)
     for rule in previewed["rules"]:

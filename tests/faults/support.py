@@ -103,7 +103,7 @@ def enqueue_events(engine: Engine, count: int, *, start: int = 0) -> list[str]:
                 "content_type": "application/json",
                 "headers": {},
                 "body": b"{}",
-                "event": event.to_json(),
+                "event": event.to_json(with_raw=False),
             }
         )
         key_rows.append(

@@ -12,6 +12,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
@@ -111,3 +112,16 @@ def test_a_body_still_arriving_at_the_deadline_is_a_408_and_nothing_is_stored(
     for answer in answers:
         assert answer.startswith(b"HTTP/1.1 408"), answer
     assert requests.get(f"{bridge.url}/healthz", timeout=ANSWER_TIMEOUT).status_code == 200
+
+
+def test_web_worker_class_sync_runs_sync_workers(
+    start_sqlite_bridge: StartBridge, tmp_path: Path
+) -> None:
+    # gunicorn swaps a sync worker with more than one thread for gthread without a word,
+    # so the documented WEB_WORKER_CLASS=sync did nothing until it came with one thread.
+    start_sqlite_bridge(workers=1, WEB_WORKER_CLASS="sync")
+    start_sqlite_bridge(workers=1)
+    sync_log = (tmp_path / "bridge-0" / "web.log").read_text()
+    default_log = (tmp_path / "bridge-1" / "web.log").read_text()
+    assert "Using worker: sync" in sync_log, sync_log
+    assert "Using worker: gthread" in default_log, default_log

@@ -13,7 +13,8 @@ from bridge.config.sections import RetentionSettings
 from bridge.housekeeping import start_pruning
 from bridge.store.circuit_log import record_closed, record_opened
 from bridge.store.history import SPANS, load_history
-from bridge.store.maintenance import prune
+from bridge.store.maintenance import prune, replay_event
+from bridge.store.pruning import TABLES, delete_events, old_events
 from bridge.store.tables import attempts, circuit_periods, dedupe_keys, deliveries, events, jobs
 from tests.operations.bridge_under_test import Bridge, days_ago, enquiry, rule
 from tests.operations.stored_rows import jobs_of
@@ -69,6 +70,32 @@ def test_prune_deletes_what_retention_says_in_batches(bridge: Bridge) -> None:
     assert [j["state"] for j in jobs_of(bridge.engine, ids["recent"])] == ["done"]
     assert bridge.count(dedupe_keys) == 4
     assert prune(bridge.engine, retention, now=now) == NOTHING
+
+
+def test_an_event_replayed_after_prune_chose_it_stays_with_its_new_job(bridge: Bridge) -> None:
+    """Candidates are read before the write transaction; the delete looks at their jobs again."""
+    config = bridge.config("v1", rule("website-enquiry"), extra=RETENTION)
+    then = bridge.runtime(config, at=days_ago(40))
+    replayed, other = bridge.receive(then, enquiry(1)), bridge.receive(then, enquiry(2))
+    assert bridge.work(then) == 2
+    with bridge.engine.connect() as conn:
+        candidates = list(conn.scalars(old_events(days_ago(30))))
+    assert sorted(candidates) == sorted([replayed, other])
+
+    replay_event(bridge.engine, replayed, now=utc_now())  # between the read and the delete
+    counts = dict.fromkeys(TABLES, 0)
+    with bridge.engine.begin() as conn:
+        delete_events(conn, candidates, counts)
+    assert (counts["events"], counts["deliveries"], counts["jobs"]) == (1, 1, 1)
+    assert bridge.count(events, events.c.id == other) == 0
+    assert bridge.count(events, events.c.id == replayed) == 1
+    assert [j["state"] for j in jobs_of(bridge.engine, replayed)] == ["done", "ready"]
+    assert bridge.count(deliveries, deliveries.c.event_id == replayed) == 1
+    # Once its new job has run, the next prune takes it.
+    assert bridge.work(bridge.runtime(config)) == 1
+    retention = bridge.runtime(config).config.retention
+    assert prune(bridge.engine, retention, now=utc_now())["events"] == 1
+    assert bridge.count(events) == 0
 
 
 def test_a_late_retry_of_a_pruned_event_is_still_a_duplicate(bridge: Bridge) -> None:

@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy import text
 
-from bridge.store.db import build_engine, transaction
+from bridge.store.db import build_engine, reading, transaction
 
 
 def _commit_setting(conn) -> str:  # type: ignore[no-untyped-def]
@@ -99,6 +99,39 @@ def test_sqlite_lock_held_elsewhere_waits_then_fails_as_sqlalchemy_error(sqlite_
         with engine.begin() as conn:  # free again: it goes through
             assert conn.execute(text("SELECT 1")).scalar_one() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 300
+    finally:
+        holder.close()
+        engine.dispose()
+
+
+def test_a_sqlite_read_waits_for_no_writer(sqlite_url):
+    # reading(): a plain BEGIN, no lock. While another process holds the write lock with a
+    # row not yet committed, it reads at once (a begin() would wait, then fail) and sees
+    # only what was committed.
+    import sqlite3
+
+    engine = build_engine(sqlite_url, timeout_seconds=0.3)
+    holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE counted (n INTEGER)"))
+            conn.execute(text("INSERT INTO counted VALUES (1)"))
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("INSERT INTO counted VALUES (2)")
+        for _ in range(3):
+            with reading(engine) as conn:
+                assert list(conn.scalars(text("SELECT n FROM counted"))) == [1]
+        holder.execute("COMMIT")
+        with reading(engine) as conn:
+            assert list(conn.scalars(text("SELECT n FROM counted ORDER BY n"))) == [1, 2]
+            # ... and holds up no writer while it is open.
+            holder.execute("PRAGMA busy_timeout=300")
+            holder.execute("BEGIN IMMEDIATE")
+            holder.execute("INSERT INTO counted VALUES (3)")
+            holder.execute("COMMIT")
+        with engine.begin() as conn:  # the next write transaction is BEGIN IMMEDIATE again
+            conn.execute(text("INSERT INTO counted VALUES (4)"))
+            assert conn.scalar(text("SELECT count(*) FROM counted")) == 4
     finally:
         holder.close()
         engine.dispose()

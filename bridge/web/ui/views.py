@@ -22,7 +22,9 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from bridge.logs import Redactor
+from bridge.sources.stored import with_raw
 from bridge.store import page_queries, queries
+from bridge.store.events import stored_request
 from bridge.store.history import SPANS, load_history
 from bridge.store.maintenance import ReplayRefused, dead_jobs, replay_event
 from bridge.store.states import ACTIVE_JOB_STATES, DeliveryState
@@ -134,6 +136,7 @@ def event_page(event_id: str) -> str:
     found = queries.get_event(rt.engine, event_id)
     if found is None:
         abort(404, "There is no event with that id (it may have been pruned).")
+    found["event"] = with_raw(found["event"], stored_request(rt.engine, event_id))
     redact = _redactor()
     found["last_error"] = redact(found["last_error"]) if found["last_error"] else None
     deliveries = redact_rows(found["deliveries"], redact)
