@@ -118,13 +118,15 @@ def bridge_env(database_url: str, config: Path, **extra: str) -> dict[str, str]:
 class Child:
     """A child process with its output in a file; stopped with SIGTERM, then SIGKILL."""
 
-    def __init__(self, argv: list[str], env: Mapping[str, str], log_path: Path) -> None:
+    def __init__(
+        self, argv: list[str], env: Mapping[str, str], log_path: Path, cwd: Path = REPO
+    ) -> None:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             argv,
             env={**os.environ, **env},
-            cwd=REPO,
+            cwd=cwd,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
-from flask import Flask, g, request
+# Nothing heavy here: every ``bridge.*`` import runs this file first, and the worker
+# process, the commands and gunicorn's config module need no Flask.
+if TYPE_CHECKING:
+    from flask import Flask
 
-from bridge.runtime import Runtime
-from bridge.settings import Settings
+    from bridge.runtime import Runtime
+    from bridge.settings import Settings
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
@@ -17,7 +21,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     an invalid one.  Database connections are opened on first use, in the
     process that uses them (after gunicorn forks).
     """
+    from flask import Flask, g, request
+
     from bridge.logs import configure_logging
+    from bridge.runtime import Runtime
     from bridge.web import api, errors, health, hooks, metrics, request_log, ui
 
     runtime = runtime or Runtime.from_env(settings)

@@ -20,23 +20,33 @@ from bridge.settings import DEFAULT_DATABASE_URL, SettingsError
 from bridge.store.diagnose import DatabaseProblem, explain
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every sub-command module's parser registered."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every sub-command module's parser registered.
+
+    When ``command`` names one, only its module is imported: the others' imports
+    (Alembic for ``db``, Flask for ``sandbox``, the backtest and preview machinery)
+    would otherwise stay in the memory of the long-running ``bridge worker``.
+    """
     parser = argparse.ArgumentParser(
         prog="bridge", description="Turns webhooks into follow-up tasks in iVvy."
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for info in sorted(pkgutil.iter_modules(bridge.commands.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue  # helpers shared by commands, not commands
-        module = importlib.import_module(f"bridge.commands.{info.name}")
+    # Helpers shared by commands start with "_"; each other module is the command it names.
+    names = sorted(
+        info.name
+        for info in pkgutil.iter_modules(bridge.commands.__path__)
+        if not info.name.startswith("_")
+    )
+    for name in [command] if command in names else names:
+        module = importlib.import_module(f"bridge.commands.{name}")
         module.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse the arguments and run the chosen command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     command = " ".join(filter(None, (args.command, getattr(args, "db_command", None))))
     try:
         status = args.func(args)

@@ -7,7 +7,6 @@ from datetime import date, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
 from marshmallow import (
     Schema,
     ValidationError,
@@ -21,6 +20,7 @@ from marshmallow import (
 from bridge.config import sections as s
 from bridge.ivvy.regions import REGION_BASE_URLS, base_url_for
 from bridge.rules.calendar import parse_clock_time, parse_weekday
+from bridge.rules.country_holidays import subdivisions
 
 _DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>s|m|h|d|w)")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -79,16 +79,16 @@ class HolidaysSchema(Schema):
 
     @validates_schema
     def _known(self, data: dict[str, Any], **kwargs: Any) -> None:
-        supported = holidays.list_supported_countries()
         country = data["country"].upper()
-        if country not in supported:
+        known_subdivisions = subdivisions(country)
+        if known_subdivisions is None:
             raise ValidationError(
                 f"unknown country {data['country']!r}; use an ISO 3166 code such as AU, GB, US",
                 "country",
             )
         subdivision = data.get("subdivision")
-        if subdivision and subdivision not in supported[country]:
-            known = ", ".join(supported[country]) or "none"
+        if subdivision and subdivision not in known_subdivisions:
+            known = ", ".join(known_subdivisions) or "none"
             raise ValidationError(
                 f"unknown subdivision {subdivision!r} for {country} (known: {known})",
                 "subdivision",

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
+from bridge.rules.country_holidays import country_holidays, subdivisions
 
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WEEKDAY_ALIASES = {"tues": 1, "thur": 3, "thurs": 3}
@@ -149,8 +149,8 @@ class BusinessCalendar:
 
     def _checked_subdivision(self) -> str | None:
         assert self.country is not None
-        supported = holidays.list_supported_countries()
-        if self.country not in supported:
+        known_subdivisions = subdivisions(self.country)
+        if known_subdivisions is None:
             raise ValueError(
                 f"unknown holiday country '{self.country}' "
                 "(use an ISO 3166 code such as AU, GB or US)"
@@ -159,11 +159,11 @@ class BusinessCalendar:
             return None
         for candidate in (self.subdivision, self.subdivision.upper()):
             try:
-                holidays.country_holidays(self.country, subdiv=candidate)
+                country_holidays(self.country, subdiv=candidate)
             except NotImplementedError:
                 continue
             return candidate
-        known = ", ".join(supported[self.country]) or "none"
+        known = ", ".join(known_subdivisions) or "none"
         raise ValueError(
             f"unknown holiday subdivision '{self.subdivision}' for {self.country} (known: {known})"
         )
@@ -174,7 +174,7 @@ class BusinessCalendar:
             return None
         year = self._holidays.get(day.year)
         if year is None:
-            table = holidays.country_holidays(self.country, subdiv=self.subdivision, years=day.year)
+            table = country_holidays(self.country, subdiv=self.subdivision, years=day.year)
             year = self._holidays[day.year] = dict(table.items())
         return year.get(day)
 

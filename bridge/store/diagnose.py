@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from bridge.store.db import build_engine, normalise_url
-from bridge.store.migrate import head_revision
+from bridge.store.migrate import current_revision, head_revision
 
 SUPPORTED = "sqlite:///PATH or postgresql://USER@HOST:PORT/NAME (postgres:// accepted)"
 UPGRADE = "run `bridge db upgrade`"
@@ -85,19 +84,10 @@ def open_existing(url: str, *, migrated: bool = True) -> Engine:
     return engine
 
 
-def _stored_revision(conn: Connection) -> str | None:
-    # Read directly: Alembic's MigrationContext logs to the root logger, which a
-    # command's stdout may be (JSON output must stay clean).
-    if not inspect(conn).has_table("alembic_version"):
-        return None
-    value = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    return str(value) if value is not None else None
-
-
 def check_migrated(engine: Engine, url: str) -> None:
     """DatabaseProblem unless the database is at the newest revision the code knows."""
     with engine.connect() as conn:
-        current = _stored_revision(conn)
+        current = current_revision(conn)
     head = head_revision()
     if current is None:
         raise DatabaseProblem(f"the database at {where(url)} is not migrated: {UPGRADE}")

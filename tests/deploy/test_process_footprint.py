@@ -1,0 +1,82 @@
+"""What the long-running processes hold: no Alembic in the web, no Flask or Alembic in the
+worker, no database engine in gunicorn's master.
+
+The first two are memory a web or worker process would hold for nothing (the deployment's
+PSS, BENCHMARKS.md "Memory"); the third would be one pool shared by every worker forked from
+the master, which preloads the app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic.script import ScriptDirectory
+
+from bridge import create_app
+from bridge.cli import build_parser
+from bridge.runtime import Runtime
+from bridge.settings import Settings
+from bridge.store.migrate import alembic_config, head_revision, upgrade
+from tests.support.configs import TOKEN, write_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _loaded(code: str, modules: list[str]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter holds after running ``code``."""
+    probe = f"import sys\n{code}\nprint(' '.join(m for m in {modules!r} if m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return done.stdout.split()
+
+
+def test_the_head_read_from_the_scripts_is_alembics_head() -> None:
+    alembics = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head_revision() == alembics
+    assert alembics is not None
+
+
+def test_the_web_app_does_not_load_alembic() -> None:
+    code = "import bridge.web.health, bridge.web.api, bridge.web.hooks, bridge.web.ui"
+    assert _loaded(code, ["alembic", "flask"]) == ["flask"]  # the probe sees what it must
+
+
+def test_bridge_worker_loads_neither_flask_nor_alembic() -> None:
+    # What ``python -m bridge.cli worker`` imports before its loop starts.
+    code = "import bridge.cli, bridge.worker; bridge.cli.build_parser('worker')"
+    assert _loaded(code, ["flask", "alembic", "sqlalchemy"]) == ["sqlalchemy"]
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return set(sub.choices)
+
+
+def test_a_named_command_gets_its_own_parser_and_anything_else_every_one() -> None:
+    assert _commands(build_parser("worker")) == {"worker"}
+    every = _commands(build_parser(None))
+    assert {"worker", "serve", "db", "sandbox", "prune"} <= every
+    assert _commands(build_parser("--help")) == every
+    assert _commands(build_parser("no-such-command")) == every
+
+
+def test_building_the_app_opens_no_database_engine(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # gunicorn preloads the app in its master and forks the workers from it: an engine
+    # (and its pooled connections) made there would be shared by every worker.
+    monkeypatch.setenv("IVVY_API_KEY", "sandbox-key-for-footprint")
+    monkeypatch.setenv("IVVY_API_SECRET", "sandbox-secret-for-footprint")
+    monkeypatch.setenv("WEBSITE_TOKEN", TOKEN)
+    config = write_config(tmp_path, ivvy_url="http://127.0.0.1:9")
+    runtime = Runtime.from_env(Settings(database_url=sqlite_url, config_path=str(config)))
+    app = create_app(runtime=runtime)
+    upgrade(sqlite_url)
+    assert runtime.database._engine is None
+    assert app.test_client().get("/readyz").status_code == 200
+    assert runtime.database._engine is not None  # the first request made it, in this process
