@@ -1,14 +1,7 @@
 """gunicorn settings the bridge relies on (loaded with ``--config python:bridge.gunicorn_conf``).
 
-Preloaded.  The master builds the app (imports, config, rules) once and the
-workers fork from it, so those pages are shared instead of copied into every
-worker; ``pre_fork`` freezes the garbage collector's view of them, so a
-collection in a worker does not write to (and thereby copy) every inherited
-object.  Nothing the app holds at that point belongs to one process: the
-database engine is created on first use in each worker (store/db.py), the
-body-deadline thread by each worker's first request (web/body_deadline.py),
-and prometheus_client opens its files under the worker's own pid at the first
-count.  What each saved is in BENCHMARKS.md ("Memory").
+The app is not preloaded: each worker builds it after the fork, and the
+database engine is created on first use in that worker (see store/db.py).
 gunicorn trusts X-Forwarded-* only from FORWARDED_ALLOW_IPS (default 127.0.0.1).
 
 Slow clients.  gunicorn's sync worker serves one connection at a time, so two
@@ -26,7 +19,6 @@ dyno as slowly as the client sends it.
 
 from __future__ import annotations
 
-import gc
 import os
 
 # The app logs each request itself, as JSON; gunicorn's own errors go to stderr.
@@ -34,18 +26,13 @@ accesslog = None
 errorlog = "-"
 # Let in-flight requests finish their commit on a deploy's SIGTERM.
 graceful_timeout = 20
-preload_app = True
+preload_app = False
 # ``WEB_WORKER_CLASS=sync`` goes back to one request per process: only behind a proxy
 # that buffers whole requests (bench/worker_class_ab.py compares the two).
 worker_class = os.environ.get("WEB_WORKER_CLASS") or "gthread"
 # gunicorn quietly swaps a ``sync`` worker given more than one thread for ``gthread``,
 # so ``sync`` must come with one thread to be sync at all.
 threads = 1 if worker_class == "sync" else int(os.environ.get("WEB_THREADS") or 16)
-
-
-def pre_fork(_server: object, _worker: object) -> None:
-    """Move everything alive now out of the collector's generations before the fork."""
-    gc.freeze()
 
 
 def child_exit(_server: object, worker: object) -> None:

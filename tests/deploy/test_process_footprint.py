@@ -1,9 +1,9 @@
 """What the long-running processes hold: no Alembic in the web, no Flask or Alembic in the
-worker, no database engine in gunicorn's master.
+worker, and building the app opens no database engine.
 
 The first two are memory a web or worker process would hold for nothing (the deployment's
-PSS, BENCHMARKS.md "Memory"); the third would be one pool shared by every worker forked from
-the master, which preloads the app.
+PSS, BENCHMARKS.md "Memory"); the third keeps preloading possible: an engine made in the
+master would be one pool shared by every worker forked from it.
 """
 
 from __future__ import annotations
@@ -68,8 +68,8 @@ def test_a_named_command_gets_its_own_parser_and_anything_else_every_one() -> No
 def test_building_the_app_opens_no_database_engine(
     tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # gunicorn preloads the app in its master and forks the workers from it: an engine
-    # (and its pooled connections) made there would be shared by every worker.
+    # Were the app preloaded in gunicorn's master, an engine (and its pooled connections)
+    # made there would be shared by every worker forked from it.
     monkeypatch.setenv("IVVY_API_KEY", "sandbox-key-for-footprint")
     monkeypatch.setenv("IVVY_API_SECRET", "sandbox-secret-for-footprint")
     monkeypatch.setenv("WEBSITE_TOKEN", TOKEN)
