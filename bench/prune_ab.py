@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,56 @@ def _commit(checkout: Path) -> str:
         ["git", "rev-parse", "--short", "HEAD"], cwd=checkout, capture_output=True, text=True
     )
     return out.stdout.strip()
+
+
+def grow_once(root: Path, base: Path, events: int, days: float) -> tuple[Path, dict[str, Any]]:
+    """One SQLite history (``bench/history.py``) at the newest migration both checkouts know."""
+    (root / "templates").mkdir()
+    sandbox, ivvy_url = stack.start_sandbox(root / "template-sandbox.log")
+    try:
+        templates = history.make_templates(root / "templates", ivvy_url)
+    finally:
+        sandbox.stop()
+    grown = root / "grown.sqlite"
+    upgrade(f"sqlite:///{grown}", _head(base))
+    seeded = history.grow(f"sqlite:///{grown}", templates, events, days=days)
+    print(f"seeded: {seeded}  {uptime()}", flush=True)
+    return grown, seeded
+
+
+def alternating_copies(
+    grown: Path, names: list[str], rounds: int
+) -> Iterator[tuple[int, str, Path]]:
+    """A fresh copy of ``grown`` for each side in each round, the order flipped every round."""
+    for number in range(rounds):
+        for name in names if number % 2 == 0 else list(reversed(names)):
+            copy = grown.parent / f"{name}-{number}.sqlite"
+            shutil.copyfile(grown, copy)
+            yield number, name, copy
+            for leftover in grown.parent.glob(f"{copy.name}*"):  # the copy, its -wal and -shm
+                leftover.unlink()
+
+
+def record(
+    benchmark: str,
+    sides: dict[str, Path],
+    args: argparse.Namespace,
+    start_uptime: str,
+    seeded: dict[str, Any],
+    runs: dict[str, list[dict[str, Any]]],
+) -> None:
+    """Append the run to bench/results/<benchmark>.jsonl."""
+    result = {
+        "db": "sqlite",
+        "uptime_at_start": start_uptime,
+        "uptime_at_end": uptime(),
+        "base": str(sides["base"]),
+        "base_commit": _commit(sides["base"]),
+        "settings": {key: str(value) for key, value in vars(args).items()},
+        "history": seeded,
+        "runs": runs,
+    }
+    print(f"appended to {machine.record(benchmark, result)}")
 
 
 def _side(checkout: Path, url: str, home: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -118,39 +169,13 @@ def main() -> None:
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in sides}
     with tempfile.TemporaryDirectory(prefix="bench-prune-ab-") as tmp:
         root = Path(tmp)
-        (root / "templates").mkdir()
-        sandbox, ivvy_url = stack.start_sandbox(root / "template-sandbox.log")
-        try:
-            templates = history.make_templates(root / "templates", ivvy_url)
-        finally:
-            sandbox.stop()
-        grown = root / "grown.sqlite"
-        upgrade(f"sqlite:///{grown}", _head(args.base))
-        seeded = history.grow(f"sqlite:///{grown}", templates, args.events, days=args.days)
-        print(f"seeded: {seeded}  {uptime()}", flush=True)
-        for number in range(args.rounds):
-            order = list(sides) if number % 2 == 0 else list(reversed(sides))
-            for name in order:
-                copy = root / f"{name}-{number}.sqlite"
-                shutil.copyfile(grown, copy)
-                home = root / f"{name}-{number}"
-                result = _side(sides[name], f"sqlite:///{copy}", home, args)
-                runs[name].append(result)
-                print(f"round {number + 1} " + _line(name, result), flush=True)
-                copy.unlink()
-                for leftover in root.glob(f"{copy.name}-*"):  # -wal, -shm
-                    leftover.unlink()
-    result = {
-        "db": "sqlite",
-        "uptime_at_start": start_uptime,
-        "uptime_at_end": uptime(),
-        "base": str(sides["base"]),
-        "base_commit": _commit(sides["base"]),
-        "settings": {key: str(value) for key, value in vars(args).items()},
-        "history": seeded,
-        "runs": runs,
-    }
-    print(f"appended to {machine.record('prune_ab', result)}")
+        grown, seeded = grow_once(root, args.base, args.events, args.days)
+        for number, name, copy in alternating_copies(grown, list(sides), args.rounds):
+            home = root / f"{name}-{number}"
+            result = _side(sides[name], f"sqlite:///{copy}", home, args)
+            runs[name].append(result)
+            print(f"round {number + 1} " + _line(name, result), flush=True)
+    record("prune_ab", sides, args, start_uptime, seeded, runs)
 
 
 if __name__ == "__main__":

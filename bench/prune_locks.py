@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,10 +25,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import history, machine, stack
+from bench import machine
 from bench.growth import uptime
-from bench.prune_ab import REPO, _commit, _head
-from bridge.store.migrate import upgrade
+from bench.prune_ab import REPO, alternating_copies, grow_once, record
 
 SIDE = """
 import json, os, sys, time
@@ -108,38 +106,12 @@ def main() -> None:
     print(start_uptime, flush=True)
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in sides}
     with tempfile.TemporaryDirectory(prefix="bench-prune-locks-") as tmp:
-        root = Path(tmp)
-        (root / "templates").mkdir()
-        sandbox, ivvy_url = stack.start_sandbox(root / "template-sandbox.log")
-        try:
-            templates = history.make_templates(root / "templates", ivvy_url)
-        finally:
-            sandbox.stop()
-        grown = root / "grown.sqlite"
-        upgrade(f"sqlite:///{grown}", _head(args.base))
-        seeded = history.grow(f"sqlite:///{grown}", templates, args.events, days=args.days)
-        print(f"seeded: {seeded}  {uptime()}", flush=True)
-        for number in range(args.rounds):
-            order = list(sides) if number % 2 == 0 else list(reversed(sides))
-            for name in order:
-                copy = root / f"{name}-{number}.sqlite"
-                shutil.copyfile(grown, copy)
-                result = _side(sides[name], f"sqlite:///{copy}")
-                runs[name].append(result)
-                print(f"round {number + 1} {name:4}: {result}", flush=True)
-                for leftover in root.glob(f"{copy.name}*"):  # the copy, its -wal and -shm
-                    leftover.unlink()
-    result = {
-        "db": "sqlite",
-        "uptime_at_start": start_uptime,
-        "uptime_at_end": uptime(),
-        "base": str(sides["base"]),
-        "base_commit": _commit(sides["base"]),
-        "settings": {key: str(value) for key, value in vars(args).items()},
-        "history": seeded,
-        "runs": runs,
-    }
-    print(f"appended to {machine.record('prune_locks', result)}")
+        grown, seeded = grow_once(Path(tmp), args.base, args.events, args.days)
+        for number, name, copy in alternating_copies(grown, list(sides), args.rounds):
+            result = _side(sides[name], f"sqlite:///{copy}")
+            runs[name].append(result)
+            print(f"round {number + 1} {name:4}: {result}", flush=True)
+    record("prune_locks", sides, args, start_uptime, seeded, runs)
 
 
 if __name__ == "__main__":
