@@ -213,12 +213,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-growth-") as tmp:
         root = Path(tmp)
         fsync = machine.fsync_ms(root)
-        (root / "templates").mkdir()
-        sandbox, ivvy_url = stack.start_sandbox(root / "template-sandbox.log")
-        try:
-            templates = history.make_templates(root / "templates", ivvy_url)
-        finally:
-            sandbox.stop()
+        templates = history.templates_in(root)
         for name in ("grown", "empty"):
             (root / name).mkdir()
         with (

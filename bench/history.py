@@ -51,6 +51,16 @@ def _rows(engine: Engine, table: Table) -> list[dict[str, Any]]:
         return [dict(row._mapping) for row in conn.execute(select(table))]
 
 
+def templates_in(root: Path) -> list[Template]:
+    """:func:`make_templates` in ``root/templates``, against a sandbox started for them alone."""
+    (root / "templates").mkdir()
+    sandbox, ivvy_url = stack.start_sandbox(root / "template-sandbox.log")
+    try:
+        return make_templates(root / "templates", ivvy_url)
+    finally:
+        sandbox.stop()
+
+
 def make_templates(directory: Path, ivvy_url: str, count: int = 8) -> list[Template]:
     """``count`` events handled end to end by the bridge on a scratch SQLite database."""
     config = stack.bench_config(directory, ivvy_url)

@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import history, machine, stack
+from bench import history, machine
 from bench.growth import uptime
 from bridge.store.migrate import upgrade
 
@@ -70,12 +70,7 @@ def _commit(checkout: Path) -> str:
 
 def grow_once(root: Path, base: Path, events: int, days: float) -> tuple[Path, dict[str, Any]]:
     """One SQLite history (``bench/history.py``) at the newest migration both checkouts know."""
-    (root / "templates").mkdir()
-    sandbox, ivvy_url = stack.start_sandbox(root / "template-sandbox.log")
-    try:
-        templates = history.make_templates(root / "templates", ivvy_url)
-    finally:
-        sandbox.stop()
+    templates = history.templates_in(root)
     grown = root / "grown.sqlite"
     upgrade(f"sqlite:///{grown}", _head(base))
     seeded = history.grow(f"sqlite:///{grown}", templates, events, days=days)
