@@ -12,14 +12,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bridge.events import Event
+from bridge.store.accept_statements import NOTIFY_CHANNEL, write_accepted
 from bridge.store.states import EventState, JobState
 from bridge.store.tables import dedupe_keys, events, jobs
 from bridge.store.types import new_id
 
-NOTIFY_CHANNEL = "bridge_jobs"
 # Built once: parameters passed at execute time reuse the compiled statement.
-_INSERT_KEY = insert(dedupe_keys)
-_INSERT_EVENT = insert(events)
 _INSERT_JOB = insert(jobs)
 
 
@@ -75,31 +73,35 @@ def accept(
     event_id = new_id("ev_")
     email = (event.fields.get("email") or "").strip().lower() or None
     try:
-        with engine.begin() as conn:
-            conn.execute(
-                _INSERT_KEY,
-                dict(source=event.source, key=key, event_id=event_id, created_at=now),
-            )
-            conn.execute(
-                _INSERT_EVENT,
-                dict(
-                    id=event_id,
-                    source=event.source,
-                    source_type=event.source_type,
-                    kind=event.kind[:120],
-                    external_id=(event.external_id or None) and event.external_id[:255],
-                    dedupe_key=key,
-                    email=email[:320] if email else None,
-                    received_at=now,
-                    updated_at=now,
-                    state=EventState.RECEIVED,
-                    content_type=content_type[:255],
-                    headers=dict(headers),
-                    body=body,
-                    event=event.to_json(with_raw=False),  # raw is the body: kept once
-                ),
-            )
-            enqueue(conn, event_id, now)
+        write_accepted(
+            engine,
+            dict(source=event.source, key=key, event_id=event_id, created_at=now),
+            dict(
+                id=event_id,
+                source=event.source,
+                source_type=event.source_type,
+                kind=event.kind[:120],
+                external_id=(event.external_id or None) and event.external_id[:255],
+                dedupe_key=key,
+                email=email[:320] if email else None,
+                received_at=now,
+                updated_at=now,
+                state=EventState.RECEIVED,
+                content_type=content_type[:255],
+                headers=dict(headers),
+                body=body,
+                event=event.to_json(with_raw=False),  # raw is the body: kept once
+            ),
+            dict(
+                event_id=event_id,
+                state=JobState.READY,
+                run_at=now,
+                created_at=now,
+                attempts=0,
+                claims=0,
+                rules_digest=None,
+            ),
+        )
     except IntegrityError:
         existing = find_duplicate(engine, event.source, key)
         if existing is None:
