@@ -162,8 +162,8 @@ class Queue:
             "p_owner": worker_id,
             "p_expires": now + timedelta(seconds=lease_seconds),
         }
-        with transaction(self.engine, durable=False) as conn:
-            one_statement = conn.dialect.name == "postgresql"  # each statement a round trip
+        one_statement = self.engine.dialect.name == "postgresql"  # each statement a round trip
+        with transaction(self.engine, durable=False, relaxed_by_statement=one_statement) as conn:
             if one_statement:
                 statement = claim_with_event_statement(limit, MAX_CRASHES)
                 claimed = [_claimed(row) for row in conn.execute(statement, params).mappings()]
@@ -273,7 +273,11 @@ class Queue:
         }
         # PostgreSQL: one statement (one round trip) when the writes allow it.
         folded = fold(_SETTLE, params, also) if self.engine.dialect.name == "postgresql" else None
-        with transaction(self.engine, durable=False) as conn:
+        # The one statement relaxes its own commit; one by one, the begin hook sends SET LOCAL.
+        relaxed_by_statement = folded is not None
+        with transaction(
+            self.engine, durable=False, relaxed_by_statement=relaxed_by_statement
+        ) as conn:
             if folded is not None:
                 return conn.execute(*folded).first() is not None
             owned = conn.execute(_SETTLE, params).rowcount == 1

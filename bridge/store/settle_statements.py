@@ -5,6 +5,7 @@ On SQLite the settlement is the job's fenced update, then each write in turn if 
 a round trip, they are one: the job's update is the data-modifying CTE ``settled``
 (``RETURNING`` its id), each other write a CTE that writes only if ``settled`` has a row,
 and the statement returns ``settled``'s id, or nothing when the worker no longer owns the job.
+Its row also sets the transaction's ``synchronous_commit`` off (``db.RELAX_COMMIT``).
 
 The CTEs all see the database as it was before the statement, and in no set order, so only
 writes whose result cannot depend on each other are folded in (``fold`` says None to the rest,
@@ -42,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression
 
+from bridge.store.db import RELAX_COMMIT
 from bridge.store.tables import jobs
 
 
@@ -62,7 +64,7 @@ class _Kind(NamedTuple):
     binds: frozenset[str]  # update: its parameters (the others given are columns it sets)
 
 
-Folded = tuple[Select[tuple[int]], dict[str, Any]]
+Folded = tuple[Select[tuple[int, Any]], dict[str, Any]]
 
 
 def fold(
@@ -121,12 +123,13 @@ def _kind(statement: Executable) -> _Kind | None:
 
 
 @lru_cache(maxsize=256)
-def _statement(settle: Update, parts: tuple[Part, ...]) -> Select[tuple[int]]:
+def _statement(settle: Update, parts: tuple[Part, ...]) -> Select[tuple[int, Any]]:
     settled = settle.returning(jobs.c.id).cte("settled")
     # PostgreSQL runs every data-modifying CTE to completion whether or not the main query
     # reads it; SQLAlchemy renders only what is referenced, hence add_cte.
     ctes = [_cte(part, f"a{n}", settled) for n, part in enumerate(parts)]
-    return select(settled.c.id).add_cte(*ctes)
+    # A row only if the job was settled, which then relaxes the commit (no SET LOCAL sent).
+    return select(settled.c.id, RELAX_COMMIT).add_cte(*ctes)
 
 
 def _cte(part: Part, name: str, settled: CTE) -> CTE:

@@ -98,7 +98,7 @@ def test_a_settlement_after_the_lease_was_taken_writes_nothing(
     assert _state(bench, event_id) == before  # not the job, nor any of its writes
     if bench.engine.dialect.name == "postgresql":
         # One statement, not the job's update and then the writes (which would not have run).
-        assert sent == {"BEGIN": 1, "SET LOCAL": 1, "WITH settled": 1, "COMMIT": 1}
+        assert sent == {"BEGIN": 1, "WITH settled": 1, "COMMIT": 1}
 
     assert not slow.queue.retry(
         held.id, slow.worker_id, run_at=bench.clock(), error="x", now=bench.clock(), also=writes
@@ -140,6 +140,27 @@ def test_writes_that_depend_on_each_other_still_apply_in_order(
         assert "WITH settled" not in sent and sent["UPDATE events"] == 3
 
 
+def _commit_settings(engine: Engine) -> list[tuple[str, str]]:
+    """Each transaction's first statement and its ``synchronous_commit`` as it commits
+    (asked on the driver's connection, so not counted as a statement)."""
+    seen: list[tuple[str, str]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(conn: Any, _cur: Any, statement: str, *_rest: Any) -> None:
+        conn.info.setdefault("first", " ".join(statement.split()[:2]))
+
+    @event.listens_for(engine, "commit")
+    def _commit(conn: Any) -> None:
+        cursor = conn.connection.dbapi_connection.execute("SHOW synchronous_commit")
+        seen.append((conn.info.pop("first"), cursor.fetchone()[0]))
+
+    @event.listens_for(engine, "rollback")
+    def _rollback(conn: Any) -> None:
+        conn.info.pop("first", None)
+
+    return seen
+
+
 def test_statements_per_job_on_postgresql(
     tmp_path: Path, sandbox: SandboxServer, postgres_url: str
 ) -> None:
@@ -150,15 +171,19 @@ def test_statements_per_job_on_postgresql(
     worker = bench.worker()
     assert worker.run_pending(1) == 1  # the first job also stores the rules it ran with
     counts = _count_statements(bench.engine)
+    commits = _commit_settings(bench.engine)
     assert worker.run_pending(3) == 3
     runner = Counter({"BEGIN": 1, "SELECT rule_sets.digest": 1, "ROLLBACK": 1})  # a new runner
     assert counts - runner == {  # finds the rules stored, once
         "BEGIN": 3 * 3,  # the claim, the creating_task write, the settlement
         "COMMIT": 3 * 3,
-        "SET LOCAL": 3 * 2,  # the claim's and the settlement's synchronous_commit off
+        # No SET LOCAL: the claim and the settlement relax their own commits.
         "WITH claimed": 3,
         "UPDATE jobs": 3,  # the lease's renewal with the creating_task write
         "INSERT INTO": 3,  # that write: the delivery row
         "WITH settled": 3,  # the job, the delivery, the event, the attempt
     }
     assert len(bench.listing("tasks")) == 4
+    # Only the creating_task write waits for the disk.
+    job = [("WITH claimed", "off"), ("UPDATE jobs", "on"), ("WITH settled", "off")]
+    assert commits == job * 3
