@@ -13,6 +13,7 @@ from functools import cache
 from sqlalchemy import JSON, Select, Update, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.sql.expression import type_coerce
 
+from bridge.store.db import RELAX_COMMIT
 from bridge.store.states import EventState, JobState
 from bridge.store.tables import JOBS_UNFINISHED, deliveries, events, jobs
 
@@ -81,7 +82,7 @@ def claim_with_event_statement(limit: int, max_crashes: int) -> Select[tuple[obj
 
     Each row is the claimed job's (as ``claim_statement`` returns it), then the event's
     payload, rules digest and request (body, headers, content type) and its delivery rows
-    (JSON, null for none).  A job whose
+    (JSON, null for none), and ``relaxed`` (``RELAX_COMMIT``).  A job whose
     worker died more than ``max_crashes`` times is claimed but its event left alone: the
     caller buries both.  The CTEs share the statement's snapshot, as the three statements
     shared the transaction; the delivery rows are read as they were before the statement.
@@ -127,4 +128,5 @@ def claim_with_event_statement(limit: int, max_crashes: int) -> Select[tuple[obj
         started.c.headers,
         started.c.content_type,
         type_coerce(known, JSON).label("deliveries"),
+        RELAX_COMMIT,  # the claim's commit does not wait for the disk (no SET LOCAL sent)
     ).select_from(claimed.outerjoin(started, started.c.id == claimed.c.event_id))

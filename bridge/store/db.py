@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import Label, create_engine, event, literal_column
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
@@ -33,6 +33,16 @@ def normalise_url(url: str) -> str:
 # Execution option: False marks a transaction whose commit may be lost if the
 # machine (not the process) crashes, in exchange for not waiting on the disk.
 DURABLE = "bridge_durable"
+# Execution option: True marks a relaxed transaction whose statement relaxes the commit itself
+# on PostgreSQL (it selects ``RELAX_COMMIT``), so the begin hook sends no ``SET LOCAL``.
+RELAXED_BY_STATEMENT = "bridge_relaxed_by_statement"
+# PostgreSQL: ``SET LOCAL synchronous_commit TO OFF`` as an expression, for a statement to
+# select: a relaxed transaction of one statement then costs no round trip of its own for it.
+# PostgreSQL reads the setting when the transaction commits, so setting it in the middle is
+# as good as at the start; a statement that returns no row never evaluates it, and its
+# transaction stays durable, which is safe (such a claim or settlement wrote nothing).
+_SET_LOCAL_OFF = "set_config('synchronous_commit', 'off', true)"  # true: local
+RELAX_COMMIT: Label[Any] = literal_column(_SET_LOCAL_OFF).label("relaxed")
 # Execution option: True marks a transaction that only reads.  On SQLite it opens with a
 # plain (deferred) BEGIN instead of BEGIN IMMEDIATE: in WAL mode it reads a snapshot and takes
 # no lock, so a slow read does not keep webhooks from committing.  A write in it would fail
@@ -41,20 +51,25 @@ READ_ONLY = "bridge_read_only"
 
 
 @contextmanager
-def transaction(engine: Engine, *, durable: bool = True) -> Iterator[Connection]:
+def transaction(
+    engine: Engine, *, durable: bool = True, relaxed_by_statement: bool = False
+) -> Iterator[Connection]:
     """``engine.begin()``, or with ``durable=False`` a commit that does not wait for the disk.
 
     Only for writes that a re-run recreates: the worker's claim and settlement (see
     "Delivery guarantees" in docs/architecture.md), and pruning's deletes (the next prune
     does them again).  A later durable commit makes the relaxed ones before it durable too,
     on both databases (the log is sequential).
+
+    ``relaxed_by_statement`` (with ``durable=False``): on PostgreSQL the caller's first
+    statement selects ``RELAX_COMMIT`` instead of the begin hook sending ``SET LOCAL``.
     """
     if durable:
         with engine.begin() as conn:
             yield conn
         return
     with engine.connect() as conn:
-        conn.execution_options(**{DURABLE: False})
+        conn.execution_options(**{DURABLE: False, RELAXED_BY_STATEMENT: relaxed_by_statement})
         with conn.begin():
             yield conn
 
@@ -138,7 +153,8 @@ def _begin_immediate(raw: Any, busy_timeout_ms: int) -> None:
 def _configure_postgres(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if not conn.get_execution_options().get(DURABLE, True):
+        options = conn.get_execution_options()
+        if not options.get(DURABLE, True) and not options.get(RELAXED_BY_STATEMENT, False):
             conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 

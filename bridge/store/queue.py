@@ -7,7 +7,8 @@ SQLite with ``synchronous=FULL``, syncs to disk), so a job run costs as few of
 them as possible: the claim also reads the event and its delivery rows (the run that
 follows reads nothing in a transaction of its own), and settling a job carries the
 caller's other writes (``also``) in the same transaction, applied only while the
-worker still owns the job.  Claims, settlements and releases do not wait for the
+worker still owns the job (on PostgreSQL in the same statement as the job's update:
+``settle_statements.py``).  Claims, settlements and releases do not wait for the
 disk (``transaction(durable=False)``): if the machine loses them, the job runs
 again and the delivery protocol finds the task it already made.
 """
@@ -29,6 +30,7 @@ from bridge.store.claim_statements import (
     claim_with_event_statement,
 )
 from bridge.store.db import transaction
+from bridge.store.settle_statements import fold
 from bridge.store.states import EventState, JobState
 from bridge.store.tables import events, jobs
 from bridge.store.types import StoredRequest
@@ -160,8 +162,8 @@ class Queue:
             "p_owner": worker_id,
             "p_expires": now + timedelta(seconds=lease_seconds),
         }
-        with transaction(self.engine, durable=False) as conn:
-            one_statement = conn.dialect.name == "postgresql"  # each statement a round trip
+        one_statement = self.engine.dialect.name == "postgresql"  # each statement a round trip
+        with transaction(self.engine, durable=False, relaxed_by_statement=one_statement) as conn:
             if one_statement:
                 statement = claim_with_event_statement(limit, MAX_CRASHES)
                 claimed = [_claimed(row) for row in conn.execute(statement, params).mappings()]
@@ -269,7 +271,15 @@ class Queue:
             "p_run_at": run_at,
             "p_error": error,
         }
-        with transaction(self.engine, durable=False) as conn:
+        # PostgreSQL: one statement (one round trip) when the writes allow it.
+        folded = fold(_SETTLE, params, also) if self.engine.dialect.name == "postgresql" else None
+        # The one statement relaxes its own commit; one by one, the begin hook sends SET LOCAL.
+        relaxed_by_statement = folded is not None
+        with transaction(
+            self.engine, durable=False, relaxed_by_statement=relaxed_by_statement
+        ) as conn:
+            if folded is not None:
+                return conn.execute(*folded).first() is not None
             owned = conn.execute(_SETTLE, params).rowcount == 1
             if owned:
                 for statement, values in also:

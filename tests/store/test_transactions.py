@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
-from bridge.store.db import build_engine, reading, transaction
+from bridge.store.db import RELAX_COMMIT, build_engine, reading, transaction
 
 
 def _commit_setting(conn) -> str:  # type: ignore[no-untyped-def]
@@ -27,6 +27,29 @@ def test_each_transaction_gets_the_durability_it_asks_for(database_url):
         with engine.begin() as conn:  # plain begin(): durable, after a relaxed one
             seen.append(_commit_setting(conn))
         assert seen == ["durable", "relaxed", "relaxed", "durable", "relaxed", "durable"]
+    finally:
+        engine.dispose()
+
+
+def test_a_statement_can_relax_its_own_transaction(database_url):
+    # On PostgreSQL the begin hook then sends no SET LOCAL: the transaction is durable until
+    # a statement selects RELAX_COMMIT (SQLite's relaxing is made before BEGIN, as usual).
+    engine = build_engine(database_url)
+    postgres = engine.dialect.name == "postgresql"
+    try:
+        with transaction(engine, durable=False, relaxed_by_statement=True) as conn:
+            before = _commit_setting(conn)
+            if postgres:
+                conn.execute(select(RELAX_COMMIT))
+            after = _commit_setting(conn)
+        assert (before, after) == ("durable" if postgres else "relaxed", "relaxed")
+        with transaction(engine, durable=False, relaxed_by_statement=True) as conn:
+            # No row, no relaxing: such a transaction stays durable (the safe way round).
+            if postgres:
+                conn.execute(select(RELAX_COMMIT).where(text("false"))).all()
+            assert _commit_setting(conn) == "durable" if postgres else "relaxed"
+        with engine.begin() as conn:  # local to its transaction
+            assert _commit_setting(conn) == "durable"
     finally:
         engine.dispose()
 

@@ -1,0 +1,189 @@
+"""Settling a job: the run's writes land with it while the worker owns the job, never after.
+
+On PostgreSQL the settlement and its writes are one statement (``settle_statements.py``);
+these tests hold its semantics to the one-by-one path SQLite keeps.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from bridge.ivvy.sandbox import SandboxServer
+from bridge.store.attempts import attempts_write
+from bridge.store.deliveries import DeliveryStore
+from bridge.store.events import event_write
+from bridge.store.queue import ClaimedJob, Write
+from bridge.store.states import DeliveryState, EventState
+from bridge.worker import Worker
+from tests.delivery.harness import Bench, make_bench
+
+
+def _count_statements(engine: Engine) -> Counter[str]:
+    """Statements the engine sends from now on by their first two words, as
+    ``bench/count_statements.py`` counts them (``BEGIN``, ``COMMIT`` and ``ROLLBACK`` too)."""
+    counts: Counter[str] = Counter()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(_c: Any, _cur: Any, statement: str, *_rest: Any) -> None:
+        counts[" ".join(statement.split()[:2])] += 1
+
+    for name in ("begin", "commit", "rollback"):
+        event.listen(engine, name, lambda _c, name=name: counts.update([name.upper()]))
+    return counts
+
+
+def _taken_from(bench: Bench) -> tuple[str, Worker, ClaimedJob, Worker, ClaimedJob]:
+    """An event whose job ``slow`` claimed, then ``fast`` after ``slow``'s lease ran out."""
+    event_id = bench.submit()
+    slow, fast = bench.worker(), bench.worker()
+    (held,) = slow.queue.claim(slow.worker_id, limit=1, lease_seconds=10, now=bench.clock())
+    bench.clock.advance(11)
+    (taken,) = fast.queue.claim(fast.worker_id, limit=1, lease_seconds=10, now=bench.clock())
+    return event_id, slow, held, fast, taken
+
+
+def _run_writes(bench: Bench, event_id: str, job_id: int) -> list[Write]:
+    """What a successful run commits with its job: a delivery done, the event's state, two calls."""
+    store = DeliveryStore(bench.engine)
+    record = store.get_or_new(event_id, "company-task")
+    if record.id is None:
+        store.update(record, bench.clock())  # stored pending, as before a task is created
+    now = bench.clock()
+    call = {"job_id": job_id, "event_id": event_id, "started_at": now, "call": "crm.x"}
+    calls = [
+        {**call, "status": None, "duration_ms": 5, "error": "connection reset"},
+        {**call, "status": 200, "duration_ms": 7, "error": None},
+    ]
+    return [
+        store.done(record, 41, now),
+        event_write(event_id, EventState.DONE, None, now, "digest-1"),
+        *attempts_write(calls),
+    ]
+
+
+def _state(bench: Bench, event_id: str) -> dict[str, Any]:
+    (event_row,) = bench.rows(
+        "SELECT state, last_error, rules_digest, updated_at FROM events WHERE id = :e", e=event_id
+    )
+    return {
+        "event": dict(event_row),
+        "deliveries": [
+            dict(row)
+            for row in bench.rows(
+                "SELECT state, task_id, task_status FROM deliveries WHERE event_id = :e", e=event_id
+            )
+        ],
+        "attempts": bench.rows("SELECT count(*) AS n FROM attempts")[0]["n"],
+        "job": dict(bench.job(event_id)),
+    }
+
+
+def test_a_settlement_after_the_lease_was_taken_writes_nothing(
+    tmp_path: Path, sandbox: SandboxServer, database_url: str
+) -> None:
+    bench = make_bench(tmp_path, sandbox, database_url)
+    event_id, slow, held, fast, taken = _taken_from(bench)
+    writes = _run_writes(bench, event_id, held.id)
+    before = _state(bench, event_id)
+
+    counts = _count_statements(bench.engine)
+    assert not slow.queue.complete(held.id, slow.worker_id, now=bench.clock(), also=writes)
+    sent = dict(counts)
+    assert _state(bench, event_id) == before  # not the job, nor any of its writes
+    if bench.engine.dialect.name == "postgresql":
+        # One statement, not the job's update and then the writes (which would not have run).
+        assert sent == {"BEGIN": 1, "WITH settled": 1, "COMMIT": 1}
+
+    assert not slow.queue.retry(
+        held.id, slow.worker_id, run_at=bench.clock(), error="x", now=bench.clock(), also=writes
+    )
+    assert _state(bench, event_id) == before
+
+    assert fast.queue.complete(taken.id, fast.worker_id, now=bench.clock(), also=writes)
+    after = _state(bench, event_id)
+    assert after["event"]["state"] == EventState.DONE
+    assert after["event"]["rules_digest"] == "digest-1"
+    assert after["deliveries"] == [{"state": DeliveryState.DONE, "task_id": 41, "task_status": 0}]
+    assert after["attempts"] == 2
+    assert (after["job"]["state"], after["job"]["lease_owner"]) == ("done", None)
+    assert after["job"]["attempts"] == 1
+
+
+def test_writes_that_depend_on_each_other_still_apply_in_order(
+    tmp_path: Path, sandbox: SandboxServer, database_url: str
+) -> None:
+    # A dying run writes the event twice (its own failure, then the worker's reason); one
+    # statement would apply only one of two updates of a row, so this shape runs one by one.
+    bench = make_bench(tmp_path, sandbox, database_url)
+    event_id, _slow, _held, fast, taken = _taken_from(bench)
+    now = bench.clock()
+    writes = [
+        *_run_writes(bench, event_id, taken.id),
+        event_write(event_id, EventState.FAILED, "rule x: refused", now, "digest-2"),
+        event_write(event_id, EventState.DEAD, "gave up", now + timedelta(seconds=1)),
+    ]
+    counts = _count_statements(bench.engine)
+    assert fast.queue.kill(taken.id, fast.worker_id, error="gave up", now=now, also=writes)
+    sent = dict(counts)
+    after = _state(bench, event_id)
+    assert (after["event"]["state"], after["event"]["last_error"]) == (EventState.DEAD, "gave up")
+    assert after["event"]["rules_digest"] == "digest-1"  # the first write's: set once
+    assert after["job"]["state"] == "dead"
+    assert after["attempts"] == 2
+    if bench.engine.dialect.name == "postgresql":
+        assert "WITH settled" not in sent and sent["UPDATE events"] == 3
+
+
+def _commit_settings(engine: Engine) -> list[tuple[str, str]]:
+    """Each transaction's first statement and its ``synchronous_commit`` as it commits
+    (asked on the driver's connection, so not counted as a statement)."""
+    seen: list[tuple[str, str]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(conn: Any, _cur: Any, statement: str, *_rest: Any) -> None:
+        conn.info.setdefault("first", " ".join(statement.split()[:2]))
+
+    @event.listens_for(engine, "commit")
+    def _commit(conn: Any) -> None:
+        cursor = conn.connection.dbapi_connection.execute("SHOW synchronous_commit")
+        seen.append((conn.info.pop("first"), cursor.fetchone()[0]))
+
+    @event.listens_for(engine, "rollback")
+    def _rollback(conn: Any) -> None:
+        conn.info.pop("first", None)
+
+    return seen
+
+
+def test_statements_per_job_on_postgresql(
+    tmp_path: Path, sandbox: SandboxServer, postgres_url: str
+) -> None:
+    # Each statement is a round trip: what bench/count_statements.py measures, held here.
+    bench = make_bench(tmp_path, sandbox, postgres_url)
+    for n in range(4):
+        bench.submit(n)
+    worker = bench.worker()
+    assert worker.run_pending(1) == 1  # the first job also stores the rules it ran with
+    counts = _count_statements(bench.engine)
+    commits = _commit_settings(bench.engine)
+    assert worker.run_pending(3) == 3
+    runner = Counter({"BEGIN": 1, "SELECT rule_sets.digest": 1, "ROLLBACK": 1})  # a new runner
+    assert counts - runner == {  # finds the rules stored, once
+        "BEGIN": 3 * 3,  # the claim, the creating_task write, the settlement
+        "COMMIT": 3 * 3,
+        # No SET LOCAL: the claim and the settlement relax their own commits.
+        "WITH claimed": 3,
+        "UPDATE jobs": 3,  # the lease's renewal with the creating_task write
+        "INSERT INTO": 3,  # that write: the delivery row
+        "WITH settled": 3,  # the job, the delivery, the event, the attempt
+    }
+    assert len(bench.listing("tasks")) == 4
+    # Only the creating_task write waits for the disk.
+    job = [("WITH claimed", "off"), ("UPDATE jobs", "on"), ("WITH settled", "off")]
+    assert commits == job * 3
