@@ -26,14 +26,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from bench import history, load, machine, signed, stack
 from bench.drain import jobs_in_state
 from bench.prune_load import prune_under_load
 from bench.seed import seed_events
 from bridge.clock import utc_now
-from bridge.store.db import build_engine
+from bridge.store.db import build_engine, reading
 from bridge.store.tables import events, jobs
 
 TARGET_RATIO = 0.95
@@ -73,17 +73,25 @@ def ingest_once(url: str, home: Path, bodies: tuple[Path, Path], args: Any) -> d
     return result
 
 
+# The jobs after an id: a range of the primary key (``tests/store/test_bench_growth_poll.py``).
+JOBS_AFTER = select(jobs.c.state, jobs.c.finished_at).where(jobs.c.id > bindparam("after"))
+
+
 def _job_times(url: str, after_id: int) -> tuple[int, list[Any]]:
+    """The finish times of the jobs after ``after_id`` that are done, polled while a drain runs.
+
+    Read in ``reading`` (a deferred ``BEGIN`` on SQLite: no write lock) and through the primary
+    key, the state tested here: with ``state = 'done'`` in SQL the planner walks
+    ``ix_jobs_state_run_at`` over every done job of the history (0.2 s at a million) and, in the
+    ``BEGIN IMMEDIATE`` every other transaction opens with on SQLite, held the worker's write
+    lock that long every 0.5 s: that, not the bridge, was the drain's loss on the grown
+    database (``bench/growth_drain_probe.py``, BENCHMARKS.md).
+    """
     engine = build_engine(url)
     try:
-        with engine.connect() as conn:
-            times = list(
-                conn.execute(
-                    select(jobs.c.finished_at)
-                    .where(jobs.c.id > after_id, jobs.c.state == "done")
-                    .order_by(jobs.c.finished_at)
-                ).scalars()
-            )
+        with reading(engine) as conn:
+            rows = conn.execute(JOBS_AFTER, {"after": after_id}).all()
+        times = sorted(finished for state, finished in rows if state == "done")
         return len(times), times
     finally:
         engine.dispose()
