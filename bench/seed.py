@@ -41,6 +41,9 @@ def _fast_engine(database_url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=OFF")
         else:
             cursor.execute("SET synchronous_commit = off")
+            # psycopg opened a transaction for the SET: end it, so the pool hands out an idle
+            # connection (the accept switches it to autocommit, which an open one refuses).
+            dbapi_conn.commit()
         cursor.close()
 
     return engine
