@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
+from bridge.store.db import reading
 from bridge.store.tables import deliveries, events, task_actions
 from bridge.store.types import StoredRequest
 
@@ -76,7 +77,7 @@ def recent_runs(engine: Engine, source: str, last: int) -> list[StoredRun]:
         .order_by(events.c.received_at.desc(), events.c.id.desc())
         .limit(last)
     )
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = list(conn.execute(query).mappings())
         ids = [row["id"] for row in rows]
         by_event: dict[str, dict[str, StoredDelivery]] = {event_id: {} for event_id in ids}

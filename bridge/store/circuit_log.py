@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Engine
 
+from bridge.store.db import reading
 from bridge.store.tables import circuit_periods
 
 
@@ -52,5 +53,5 @@ def open_periods(engine: Engine, *, since: datetime, until: datetime) -> list[di
         )
         .order_by(circuit_periods.c.opened_at)
     )
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return [dict(row._mapping) for row in conn.execute(query)]

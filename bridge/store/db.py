@@ -78,8 +78,11 @@ def transaction(
 def reading(engine: Engine) -> Iterator[Connection]:
     """A transaction for reads only: on SQLite it waits for no writer and holds up none.
 
-    For reads that need not be current when the caller writes next: a batch of pruning's
-    candidates, whose delete checks its conditions again under the write lock.
+    Every read that is not followed by a write in the same transaction uses it: the pages,
+    the API, queue depth, the worker's lookups, pruning's candidates (whose delete checks its
+    conditions again under the write lock).  On SQLite a read in ``BEGIN IMMEDIATE`` would
+    hold the write lock for as long as it runs, and a read over a long history (a page, a
+    count) would stall every webhook and worker behind it.
     """
     with engine.connect() as conn:
         conn.execution_options(**{READ_ONLY: True})

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from bridge.store.db import transaction
+from bridge.store.db import reading, transaction
 from bridge.store.queue import Lease, Write
 from bridge.store.states import DeliveryState
 from bridge.store.tables import deliveries
@@ -116,7 +116,7 @@ class DeliveryStore:
         )
 
     def _get(self, event_id: str, rule: str) -> DeliveryRecord | None:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = (
                 conn.execute(_SELECT, {"p_event_id": event_id, "p_rule": rule})
                 .mappings()

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Engine
 
+from bridge.store.db import reading
 from bridge.store.queue import Write
 from bridge.store.states import EventState
 from bridge.store.tables import events
@@ -55,7 +56,7 @@ def event_payload(
     engine: Engine, event_id: str
 ) -> tuple[dict[str, Any] | None, str | None, StoredRequest | None]:
     """The normalised Event (as JSON), the rules digest it first ran with, and its request."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(select(*_PAYLOAD_COLUMNS).where(events.c.id == event_id)).one_or_none()
     if row is None:
         return None, None, None
@@ -64,7 +65,7 @@ def event_payload(
 
 def stored_request(engine: Engine, event_id: str) -> StoredRequest | None:
     """The request an event came in, as stored (the pages rebuild its ``raw`` from it)."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(
             select(*_PAYLOAD_COLUMNS[2:]).where(events.c.id == event_id)
         ).one_or_none()

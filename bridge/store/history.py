@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.store.circuit_log import open_periods
+from bridge.store.db import reading
 from bridge.store.states import DeliveryState, EventState
 from bridge.store.tables import attempts, deliveries, events, jobs
 
@@ -137,7 +138,7 @@ def _queue(conn: Connection, history: History) -> None:
 def load_history(engine: Engine, *, now: datetime, hours: int) -> History:
     """The last ``hours`` hours up to ``now``, per source and for the queue."""
     history = History(start=span_start(now, hours), end=now, hours=hours)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         _hourly(conn, history, "received", events.c.received_at)
         _hourly(
             conn,

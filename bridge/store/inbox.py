@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bridge.events import Event
 from bridge.store.accept_statements import NOTIFY_CHANNEL, write_accepted
+from bridge.store.db import reading
 from bridge.store.states import EventState, JobState
 from bridge.store.tables import dedupe_keys, events, jobs
 from bridge.store.types import new_id
@@ -112,7 +113,7 @@ def accept(
 
 def find_duplicate(engine: Engine, source: str, key: str) -> str | None:
     """The id of the event first stored under this source and dedupe key, if any."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return conn.execute(
             select(dedupe_keys.c.event_id).where(
                 dedupe_keys.c.source == source, dedupe_keys.c.key == key

@@ -15,6 +15,7 @@ from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
+from bridge.store.db import reading
 from bridge.store.inbox import enqueue
 from bridge.store.pruning import prune
 from bridge.store.states import ACTIVE_JOB_STATES, DeliveryState, EventState, JobState
@@ -203,7 +204,7 @@ def replay_report(
     """
     if rules not in ("current", "original"):
         raise ValueError("rules must be 'current' or 'original'")
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         chosen = _selected_ids(
             conn, event_ids=event_ids, state=state, source=source, since=since, until=until
         )
@@ -251,7 +252,7 @@ def dead_jobs(
     )
     if source:
         query = query.where(events.c.source == source)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return [
             {
                 "job": row.id,

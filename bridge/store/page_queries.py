@@ -11,6 +11,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
+from bridge.store.db import reading
 from bridge.store.states import NEEDS_A_PERSON, DeliveryState, JobState
 from bridge.store.tables import deliveries, events, jobs, task_actions
 
@@ -52,7 +53,7 @@ def overview_counts(
 ) -> dict[str, SourceCounts]:
     """Per source: events received, tasks created, events needing a person, dead jobs."""
     windows = {"hour_ago": hour_ago, "day_ago": day_ago}
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         received = _per_source(conn, events.c.source, events.c.received_at, **windows)
         tasks = _per_source(
             conn,
@@ -96,7 +97,7 @@ def list_details(engine: Engine, event_ids: Sequence[str]) -> dict[str, dict[str
     }
     if not event_ids:
         return details
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         for row in conn.execute(
             select(deliveries.c.event_id, deliveries.c.rule, deliveries.c.task_id)
             .where(deliveries.c.event_id.in_(list(event_ids)))
@@ -125,7 +126,7 @@ class StoredBody:
 
 def stored_body(engine: Engine, event_id: str) -> StoredBody | None:
     """The raw body an event arrived with, for the preview page; None when unknown."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(
             select(events.c.source, events.c.content_type, events.c.body).where(
                 events.c.id == event_id
@@ -161,7 +162,7 @@ def task_changes(engine: Engine, delivery_ids: Sequence[int]) -> dict[int, list[
         .where(task_actions.c.delivery_id.in_(list(delivery_ids)))
         .order_by(events.c.received_at, task_actions.c.id)
     )
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         for row in conn.execute(query).mappings():
             found[row["delivery_id"]].append(dict(row))
     return found
@@ -175,5 +176,5 @@ def event_actions(engine: Engine, event_id: str) -> list[dict[str, Any]]:
         .where(task_actions.c.event_id == event_id)
         .order_by(task_actions.c.id)
     )
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return [dict(row) for row in conn.execute(query).mappings()]

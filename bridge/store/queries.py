@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, literal_column, or_, select
 from sqlalchemy.engine import Engine, RowMapping
 from sqlalchemy.sql.elements import ColumnElement
 
+from bridge.store.db import reading
 from bridge.store.states import ACTIVE_JOB_STATES, EventState, JobState
 from bridge.store.tables import attempts, deliveries, events, jobs
 
@@ -113,7 +114,7 @@ def list_events(
     if cursor:
         query = query.where(_after_cursor(cursor))
     query = query.order_by(events.c.received_at.desc(), events.c.id.desc()).limit(limit + 1)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = list(conn.execute(query).mappings())
     more = len(rows) > limit
     rows = rows[:limit]
@@ -131,7 +132,7 @@ def get_event(engine: Engine, event_id: str) -> dict[str, Any] | None:
     answers, data, previous_data; null for invalid deliveries), ``jobs``,
     ``deliveries`` and ``attempts`` (each a list of row dicts, oldest first).
     """
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = (
             conn.execute(
                 select(
@@ -214,7 +215,7 @@ def counts_by_source(
         .group_by(events.c.source, bucket)
         .order_by(bucket, events.c.source)
     )
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return [
             {"source": r.source, "bucket": f"{r.bucket}+00:00", "count": int(r[2])}
             for r in conn.execute(query)
@@ -226,7 +227,7 @@ def counts_by_state(engine: Engine, *, since: datetime | None = None) -> dict[st
     query = select(events.c.state, func.count()).group_by(events.c.state)
     if since is not None:
         query = query.where(events.c.received_at >= since)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return {state: int(count) for state, count in conn.execute(query)}
 
 
@@ -237,7 +238,7 @@ def queue_stats(engine: Engine, *, now: datetime) -> dict[str, Any]:
     ``oldest_waiting_seconds`` (age of the longest-waiting due job, or None).
     """
     due = and_(jobs.c.state == JobState.READY, jobs.c.run_at <= now)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         per_state: dict[str, int] = dict(
             conn.execute(
                 select(jobs.c.state, func.count())
@@ -261,7 +262,7 @@ def queue_stats(engine: Engine, *, now: datetime) -> dict[str, Any]:
 
 def jobs_died(engine: Engine, *, after: datetime, until: datetime) -> list[tuple[Any, ...]]:
     """``(event id, reason, finished at, source)`` of jobs that died in ``(after, until]``."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(
             select(jobs.c.event_id, jobs.c.last_error, jobs.c.finished_at, events.c.source)
             .join(events, events.c.id == jobs.c.event_id)

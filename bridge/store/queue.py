@@ -29,7 +29,7 @@ from bridge.store.claim_statements import (
     claim_statement,
     claim_with_event_statement,
 )
-from bridge.store.db import transaction
+from bridge.store.db import reading, transaction
 from bridge.store.settle_statements import fold
 from bridge.store.states import EventState, JobState
 from bridge.store.tables import events, jobs
@@ -300,7 +300,7 @@ class Queue:
     def depth(self, *, now: datetime) -> tuple[int, float | None]:
         """Jobs waiting to run now, and the age in seconds of the oldest of them."""
         waiting = and_(jobs.c.state == JobState.READY, jobs.c.run_at <= now)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             count = conn.execute(select(func.count()).select_from(jobs).where(waiting)).scalar_one()
             oldest = conn.execute(
                 select(jobs.c.run_at).where(waiting).order_by(jobs.c.run_at).limit(1)

@@ -8,12 +8,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from bridge.store.db import reading
 from bridge.store.tables import rule_sets
 
 
 def stored_rules(engine: Engine, digest: str) -> str | None:
     """The rules (JSON text) stored under ``digest``; None when they are not (or no longer)."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return conn.execute(
             select(rule_sets.c.text).where(rule_sets.c.digest == digest)
         ).scalar_one_or_none()
@@ -21,7 +22,7 @@ def stored_rules(engine: Engine, digest: str) -> str | None:
 
 def remember_rules(engine: Engine, digest: str, text: str, now: datetime) -> None:
     """Store the rules under their digest unless they already are."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         known = conn.execute(
             select(rule_sets.c.digest).where(rule_sets.c.digest == digest)
         ).scalar_one_or_none()

@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from bridge.store.db import transaction
+from bridge.store.db import reading, transaction
 from bridge.store.queue import Lease
 from bridge.store.states import ActionState, DeliveryState
 from bridge.store.tables import deliveries, events, task_actions
@@ -105,7 +105,7 @@ def open_tasks(
     )
     if since is not None:
         query = query.where(events.c.received_at >= since)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(query).all()
     return [TaskRef(r[0], int(r[1]), r[2], r[3], dict(r[4] or {}), r[5]) for r in rows]
 
@@ -130,7 +130,7 @@ def delivery_task(engine: Engine, delivery_id: int) -> tuple[str, TaskRef | None
         deliveries.c.task,
         deliveries.c.task_status,
     ).where(deliveries.c.id == delivery_id)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(query).one_or_none()
     if row is None:
         return DeliveryState.FAILED, None  # pruned: as good as gone
@@ -168,7 +168,7 @@ class ActionStore:
             task_actions.c.rule == rule,
             task_actions.c.task_id == task.task_id,
         )
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(query).mappings().one_or_none()
         if row is None:
             return ActionRecord(
