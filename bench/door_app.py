@@ -19,7 +19,8 @@ from flask import Flask, Response, jsonify, request
 from bridge import create_app
 from bridge.sources.base import InboundRequest, VerificationFailed
 from bridge.store.accept_statements import write_accepted
-from bridge.store.states import EventState, JobState
+from bridge.store.inbox import ready_job
+from bridge.store.states import EventState
 from bridge.store.types import new_id
 from bridge.web.errors import error_response
 from bridge.web.hooks import _stored_headers, read_body
@@ -67,15 +68,7 @@ def receive(source_name: str) -> Response:
             body=body,
             event=None,
         ),
-        dict(
-            event_id=event_id,
-            state=JobState.READY,
-            run_at=now,
-            created_at=now,
-            attempts=0,
-            claims=0,
-            rules_digest=None,
-        ),
+        ready_job(event_id, now),
     )
     outcome("webhook accepted", event_id=event_id)
     response = jsonify(event=event_id)

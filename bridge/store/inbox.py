@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Connection, Engine
@@ -38,22 +39,24 @@ def _bounded_key(key: str) -> str:
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
+def ready_job(event_id: str, now: datetime, rules_digest: str | None = None) -> dict[str, Any]:
+    """The row of a new job for an event, ready to run at ``now``."""
+    return dict(
+        event_id=event_id,
+        state=JobState.READY,
+        run_at=now,
+        created_at=now,
+        attempts=0,
+        claims=0,
+        rules_digest=rules_digest,
+    )
+
+
 def enqueue(
     conn: Connection, event_id: str, now: datetime, rules_digest: str | None = None
 ) -> None:
     """Add a ready job for an event, inside the caller's transaction, and wake the workers."""
-    conn.execute(
-        _INSERT_JOB,
-        dict(
-            event_id=event_id,
-            state=JobState.READY,
-            run_at=now,
-            created_at=now,
-            attempts=0,
-            claims=0,
-            rules_digest=rules_digest,
-        ),
-    )
+    conn.execute(_INSERT_JOB, ready_job(event_id, now, rules_digest))
     if conn.dialect.name == "postgresql":
         # Delivered at commit, so a worker never wakes for a job it cannot see yet.
         conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
@@ -93,15 +96,7 @@ def accept(
                 body=body,
                 event=event.to_json(with_raw=False),  # raw is the body: kept once
             ),
-            dict(
-                event_id=event_id,
-                state=JobState.READY,
-                run_at=now,
-                created_at=now,
-                attempts=0,
-                claims=0,
-                rules_digest=None,
-            ),
+            ready_job(event_id, now),
         )
     except IntegrityError:
         existing = find_duplicate(engine, event.source, key)
