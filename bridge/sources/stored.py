@@ -26,7 +26,12 @@ log = logging.getLogger(__name__)
 
 
 class StoredRequest(Protocol):
-    """What the inbox kept of the request: its body, stored headers and ``Content-Type``."""
+    """What the inbox kept of the request: its body, stored headers and ``Content-Type``.
+
+    The store's ``bridge.store.types.StoredRequest`` is the one implementation; this
+    protocol only lets the sources read it without importing the store (sources sit
+    below the store in the layers that lint-imports checks).
+    """
 
     @property
     def body(self) -> bytes: ...
