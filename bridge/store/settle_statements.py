@@ -11,8 +11,8 @@ The CTEs all see the database as it was before the statement, and in no set orde
 writes whose result cannot depend on each other are folded in (``fold`` says None to the rest,
 which then run one by one as on SQLite):
 
-- an ``UPDATE`` whose ``WHERE`` is ``primary key = :param``, each row at most once (its
-  ``SET`` is trusted to read only its own row, as every one here does);
+- an ``UPDATE`` whose ``WHERE`` is ``primary key = :param``, each row at most once, reading
+  nothing but its own row: no subquery, no other table's column (``_reads_own_row``);
 - a plain ``INSERT`` (no values or options of its own) of one or more rows with the same keys;
 - no table both inserted into and updated, and nothing of ``jobs`` (the settled row).
 
@@ -41,7 +41,8 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.sql import operators, visitors
-from sqlalchemy.sql.elements import BinaryExpression
+from sqlalchemy.sql.elements import BinaryExpression, ColumnClause
+from sqlalchemy.sql.selectable import Exists, ScalarSelect, SelectBase
 
 from bridge.store.db import RELAX_COMMIT
 from bridge.store.tables import jobs
@@ -111,7 +112,7 @@ def _kind(statement: Executable) -> _Kind | None:
             and isinstance(where.right, BindParameter)
             and any(where.left is column for column in table.primary_key)
         )
-        if not keyed or table is jobs:
+        if not keyed or table is jobs or not _reads_own_row(statement, table):
             return None
         binds = {e.key for e in visitors.iterate(statement) if isinstance(e, BindParameter)}
         return _Kind(
@@ -120,6 +121,20 @@ def _kind(statement: Executable) -> _Kind | None:
     if isinstance(statement, Insert) and statement.compare(insert(statement.table)):
         return _Kind(False, cast(Table, statement.table), "", frozenset())
     return None
+
+
+def _reads_own_row(statement: Update, table: Table) -> bool:
+    """True when the update reads only the row it writes: its own table's columns, no query.
+
+    A subquery (even of its own table) or another table's column could read a row another
+    CTE of the same statement writes, and would see it as it was before the statement.
+    """
+    for element in visitors.iterate(statement):
+        if isinstance(element, SelectBase | ScalarSelect | Exists):
+            return False
+        if isinstance(element, ColumnClause) and element.table not in (None, table):
+            return False
+    return True
 
 
 @lru_cache(maxsize=256)

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.engine import Engine
 
 from bridge.ivvy.sandbox import SandboxServer
@@ -19,7 +19,9 @@ from bridge.store.attempts import attempts_write
 from bridge.store.deliveries import DeliveryStore
 from bridge.store.events import event_write
 from bridge.store.queue import ClaimedJob, Write
+from bridge.store.settle_statements import fold
 from bridge.store.states import DeliveryState, EventState
+from bridge.store.tables import events, jobs
 from bridge.worker import Worker
 from tests.delivery.harness import Bench, make_bench
 
@@ -190,3 +192,23 @@ def test_statements_per_job_on_postgresql(
     rules_read = ("SELECT rule_sets.digest", "on")  # the new runner's read: it writes nothing
     assert [c for c in commits if c != rules_read] == job * 3
     assert commits.count(rules_read) == 1
+
+
+def test_only_updates_that_read_their_own_row_are_folded() -> None:
+    # One statement's CTEs all see the database as it was before it: an update that read
+    # another row (a subquery, another table's column) could miss what a sibling CTE wrote.
+    settle = update(jobs).where(jobs.c.id == bindparam("job")).values(state="done")
+    own = update(events).where(events.c.id == bindparam("eid"))
+    plain = own.values(
+        state=bindparam("state"),
+        rules_digest=func.coalesce(events.c.rules_digest, bindparam("digest")),
+    )
+    assert fold(settle, {"job": 1}, [(plain, {"eid": "ev_1", "state": "done", "digest": "d"})])
+    last_job_error = select(jobs.c.last_error).where(jobs.c.id == 1).scalar_subquery()
+    other_events = select(func.count()).select_from(events).scalar_subquery()
+    for reads_more in (
+        own.values(last_error=last_job_error),  # a subquery of another table
+        own.values(last_error=func.concat(jobs.c.last_error, "")),  # another table's column
+        own.values(kind=other_events),  # a subquery of its own table: other rows
+    ):
+        assert fold(settle, {"job": 1}, [(reads_more, {"eid": "ev_1"})]) is None
