@@ -10,6 +10,17 @@ assigns it by user id, so one task is exactly one iVvy call (checked from the at
 The rate is measured from the jobs' finished_at, between the 10th and 90th percentile of
 completions, and compared to the ideal N / latency, and to a bare client: N threads of one
 process sending the same signed addOrUpdateTask to the same sandbox and doing nothing else.
+
+Comparisons within one run, taking turns (the order rotates each round, so a busy neighbour
+weighs on every configuration):
+
+    .venv/bin/python bench/drain.py --db sqlite --sandbox-connection keep-alive close --rounds 2
+    .venv/bin/python bench/drain.py --db postgres --variant base=/path/to/other/checkout
+
+``--sandbox-connection close`` makes the sandbox answer ``Connection: close`` to every call (as
+it did before it kept connections), so worker and bare client alike pay a connection per call.
+``--variant NAME=DIR`` runs ``bridge worker`` from another checkout (same virtualenv, this
+checkout's sandbox, seeding and schema) beside this one, named ``this``.
 """
 
 from __future__ import annotations
@@ -105,13 +116,20 @@ def bare_calls(ivvy_url: str, body: dict[str, Any], concurrency: int, calls: int
     return calls / (time.perf_counter() - started)
 
 
-def one_run(args: argparse.Namespace, root: Path, concurrency: int) -> dict[str, Any]:
+def one_run(
+    args: argparse.Namespace,
+    root: Path,
+    concurrency: int,
+    connection: str = "keep-alive",
+    variant: tuple[str, Path] = ("this", stack.REPO),
+    round_number: int = 1,
+) -> dict[str, Any]:
     """Seed, start the sandbox and the workers, wait for every job, measure."""
     ideal = concurrency / (args.latency_ms / 1000)
     count = max(args.min_events, int(ideal * args.seconds))
-    home = root / f"c{concurrency}"
+    home = root / f"r{round_number}-c{concurrency}-{connection}-{variant[0]}"
     home.mkdir()
-    sandbox, ivvy_url = stack.start_sandbox(home / "sandbox.log", args.latency_ms)
+    sandbox, ivvy_url = stack.start_sandbox(home / "sandbox.log", args.latency_ms, connection)
     workers: list[stack.Child] = []
     try:
         with stack.bridge_database(args.db, home) as url:
@@ -121,7 +139,7 @@ def one_run(args: argparse.Namespace, root: Path, concurrency: int) -> dict[str,
             started = time.monotonic()
             shares = _split(concurrency, min(args.processes, concurrency))
             workers = [
-                stack.start_worker(env, home / f"worker-{n}.log", share)
+                stack.start_worker(env, home / f"worker-{n}.log", share, cwd=variant[1])
                 for n, share in enumerate(shares)
             ]
             deadline = started + args.timeout
@@ -142,6 +160,11 @@ def one_run(args: argparse.Namespace, root: Path, concurrency: int) -> dict[str,
     span = (times[high] - times[low]).total_seconds() if high > low else 0.0
     rate = (high - low) / span if span > 0 else 0.0
     result = {
+        "round": round_number,
+        "variant": variant[0],
+        "variant_dir": str(variant[1]),
+        "sandbox_connection": connection,
+        "load_average": machine.load_average(),
         "concurrency": concurrency,
         "processes": len(shares),
         "events": count,
@@ -158,6 +181,7 @@ def one_run(args: argparse.Namespace, root: Path, concurrency: int) -> dict[str,
         "target_met": rate / ideal >= TARGET_RATIO and done == count,
     }
     print(
+        f"round {round_number} {variant[0]} sandbox {connection}: "
         f"concurrency {concurrency:2} ({len(shares)} process(es)): {rate:7.1f} tasks/s, ideal "
         f"{ideal:.0f}, ratio {rate / ideal:.3f}; {done}/{count} jobs done, {tasks} tasks, "
         f"{calls} iVvy calls; bare client {bare:.1f} calls/s (ratio {rate / bare:.3f})",
@@ -176,16 +200,45 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15, help="events = ideal rate x this")
     parser.add_argument("--min-events", type=int, default=300)
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument(
+        "--sandbox-connection",
+        nargs="+",
+        choices=["keep-alive", "close"],
+        default=["keep-alive"],
+        help="the sandbox keeps connections, or closes each after its answer; several alternate",
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="also run the worker from another checkout DIR, taking turns with this one",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="repeat every configuration")
     args = parser.parse_args()
+    variants: list[tuple[str, Path]] = [("this", stack.REPO)]
+    for given in args.variant:
+        name, _, folder = given.partition("=")
+        if not name or not folder or not (Path(folder) / "bridge").is_dir():
+            parser.error(f"--variant {given!r}: expected NAME=DIR, DIR a checkout")
+        variants.append((name, Path(folder).resolve()))
+    configurations = [(c, v) for v in variants for c in args.sandbox_connection]
     load_at_start = machine.load_average()
     with tempfile.TemporaryDirectory(prefix="bench-drain-") as tmp:
         fsync = machine.fsync_ms(Path(tmp))
-        runs = [one_run(args, Path(tmp), n) for n in args.concurrency]
+        runs = []
+        for round_number in range(1, args.rounds + 1):
+            shift = (round_number - 1) % len(configurations)
+            turn = configurations[shift:] + configurations[:shift]
+            for n in args.concurrency:
+                for connection, variant in turn:
+                    runs.append(one_run(args, Path(tmp), n, connection, variant, round_number))
     path = machine.record(
         "drain",
         {
             "db": args.db,
             "load_average_at_start": load_at_start,
+            "load_average_at_end": machine.load_average(),
             "fsync_ms": fsync,
             "latency_ms": args.latency_ms,
             "runs": runs,

@@ -239,21 +239,30 @@ def start_bare_web(database_url: str, log_path: Path, workers: int) -> tuple[Chi
 
 
 def start_worker(
-    env: Mapping[str, str], log_path: Path, concurrency: int, poll: float | None = None
+    env: Mapping[str, str],
+    log_path: Path,
+    concurrency: int,
+    poll: float | None = None,
+    cwd: Path = REPO,
 ) -> Child:
-    """``bridge worker --concurrency N``."""
+    """``bridge worker --concurrency N``; ``cwd`` another checkout runs that one's worker."""
     argv = [sys.executable, "-m", "bridge.cli", "worker", "--concurrency", str(concurrency)]
     if poll is not None:
         argv += ["--poll", str(poll)]
-    return Child(argv, env, log_path)
+    return Child(argv, env, log_path, cwd=cwd)
 
 
-def start_sandbox(log_path: Path, latency_ms: int = 0) -> tuple[Child, str]:
-    """The sandbox iVvy in a process of its own, with ``latency_ms`` on every API call."""
+def start_sandbox(
+    log_path: Path, latency_ms: int = 0, connection: str = "keep-alive"
+) -> tuple[Child, str]:
+    """The sandbox iVvy in a process of its own, with ``latency_ms`` on every API call.
+
+    ``connection="close"`` makes it answer ``Connection: close`` to every request (as it did
+    before it kept connections alive), for comparisons.
+    """
     port = free_port()
-    child = Child(
-        [sys.executable, "-m", "bench.sandbox_process", "--port", str(port)], {}, log_path
-    )
+    argv = [sys.executable, "-m", "bench.sandbox_process", "--port", str(port)]
+    child = Child([*argv, "--connection", connection], {}, log_path)
     url = f"http://127.0.0.1:{port}"
     wait_until_up(url + "/_sandbox/faults", child)
     if latency_ms:

@@ -1,8 +1,11 @@
 """One client per worker thread keeps its connection to iVvy between calls, when iVvy allows it.
 
-The sandbox's werkzeug server answers ``Connection: close`` to every request, so the drain
-benchmarks open a connection per call; a server that keeps connections alive shows the
-client does not.
+Shown against a plain HTTP/1.1 server and against the sandbox iVvy, which keeps connections
+alive as an HTTPS API normally does (``keep_alive=False`` gives werkzeug's ``Connection:
+close`` to every request, as the sandbox answered before, for the drain benchmark's
+comparison). The sandbox counts the connections it accepted. A connection the sandbox closes
+(a dropped answer, a stop) is not reused: the client's next call opens a new one, and the call
+whose answer was dropped is a transport error that may have committed, as before.
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from bridge.ivvy.client import IvvyClient
+from bridge.ivvy.errors import IvvyTransportError
+from bridge.ivvy.sandbox import SANDBOX_KEY, SANDBOX_SECRET, SandboxServer
+
+TASK = {"name": "Call Jane", "endDatetime": "2024-05-07 09:00:00", "contactId": 1}
 
 
 class _KeepAliveServer(ThreadingHTTPServer):
@@ -63,3 +70,50 @@ def test_a_client_keeps_its_connection_between_calls(keep_alive_server: _KeepAli
     with IvvyClient("key", "secret", base_url=url) as other:  # another thread's client
         other.ping()
     assert keep_alive_server.connections == 2
+
+
+def test_the_sandbox_keeps_one_connection_for_a_clients_calls() -> None:
+    with SandboxServer() as sandbox:
+        with IvvyClient(SANDBOX_KEY, SANDBOX_SECRET, base_url=sandbox.url) as client:
+            client.ping()
+            task_id = client.add_or_update_task(TASK)
+            assert [t["id"] for t in client.get_task_list({"contactId": 1})] == [task_id]
+            client.ping()
+        assert sandbox.connections_accepted == 1
+        with IvvyClient(SANDBOX_KEY, SANDBOX_SECRET, base_url=sandbox.url) as other:
+            other.ping()
+            other.ping()
+        assert sandbox.connections_accepted == 2
+
+
+def test_the_sandbox_can_still_close_every_connection() -> None:
+    with SandboxServer(keep_alive=False) as sandbox:
+        with IvvyClient(SANDBOX_KEY, SANDBOX_SECRET, base_url=sandbox.url) as client:
+            for _ in range(3):
+                client.ping()
+        assert sandbox.connections_accepted == 3
+
+
+def test_after_a_dropped_answer_the_client_calls_on_a_new_connection() -> None:
+    with SandboxServer() as sandbox:
+        with IvvyClient(SANDBOX_KEY, SANDBOX_SECRET, base_url=sandbox.url) as client:
+            client.ping()
+            sandbox.app.extensions["ivvy_sandbox"].faults.configure({"drop_next": 1})
+            with pytest.raises(IvvyTransportError) as caught:
+                client.add_or_update_task(TASK)
+            assert caught.value.maybe_committed is True  # the task was created, unanswered
+            client.ping()
+            assert len(client.get_task_list({"contactId": 1})) == 1
+        assert sandbox.connections_accepted == 2
+
+
+def test_stop_closes_kept_connections_and_a_client_reconnects_to_a_new_server() -> None:
+    first = SandboxServer().start()
+    port = int(first.url.rsplit(":", 1)[1])
+    with IvvyClient(SANDBOX_KEY, SANDBOX_SECRET, base_url=first.url) as client:
+        client.ping()  # its connection stays open, idle, in the pool
+        first.stop()  # returns although a kept-alive connection was open
+        with SandboxServer(port=port) as second:
+            # The pooled connection was closed by the first server: the POST goes on a new one.
+            client.ping()
+            assert second.connections_accepted == 1
