@@ -12,11 +12,12 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from cryptography.hazmat.primitives import hashes
+from typing import TYPE_CHECKING, Any
 
 from bridge.sources.decoding import decode_json
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives import hashes
 
 STAGE_KEY_BASE = (
     "https://s3-ap-southeast-2.amazonaws.com/notifications.stageau.ap-southeast-2.ivvy.com"
@@ -98,6 +99,8 @@ class IvvyMessage:
 
 def signature_hash() -> hashes.HashAlgorithm:
     """The digest of iVvy's message signature (SHA-1, iVvy's choice, not ours)."""
+    from cryptography.hazmat.primitives import hashes  # only where a signature is checked
+
     return hashes.SHA1()  # noqa: S303
 
 

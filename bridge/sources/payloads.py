@@ -14,9 +14,6 @@ from urllib.parse import parse_qsl
 
 from marshmallow import INCLUDE, Schema, ValidationError, utils
 from marshmallow import fields as mfields
-from werkzeug.exceptions import HTTPException
-from werkzeug.formparser import MultiPartParser
-from werkzeug.http import parse_options_header
 
 from bridge.sources.base import InboundRequest, PayloadInvalid
 from bridge.sources.decoding import UnsafeJSON, decode_json, safe_text
@@ -148,6 +145,12 @@ def json_or_urlencoded(request: InboundRequest) -> dict[str, Any]:
 
 def multipart_fields(request: InboundRequest) -> dict[str, str]:
     """The text parts of a ``multipart/form-data`` body, using the boundary in its header."""
+    # Imported here: only multipart senders need werkzeug's parser, and the worker process
+    # loads no werkzeug otherwise (BENCHMARKS.md "Memory").
+    from werkzeug.exceptions import HTTPException
+    from werkzeug.formparser import MultiPartParser
+    from werkzeug.http import parse_options_header
+
     _, params = parse_options_header(request.header("content-type") or "")
     boundary = params.get("boundary")
     if not boundary:

@@ -16,16 +16,18 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from bridge.sources.base import Acknowledged, SourceUnavailable, VerificationFailed
+
+if TYPE_CHECKING:
+    # cryptography is imported where a signature is checked: the worker process and a web
+    # with no SNS or iVvy source never load it (3 MiB of heap, BENCHMARKS.md "Memory").
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +50,8 @@ CONFIRMATION_KEYS: tuple[str, ...] = (
     "Type",
 )
 CONFIRMATION_TYPES = frozenset({"SubscriptionConfirmation", "UnsubscribeConfirmation"})
-SIGNATURE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.SHA256}
+# SignatureVersion -> the name of its digest in ``cryptography.hazmat.primitives.hashes``.
+SIGNATURE_HASHES: dict[str, str] = {"1": "SHA1", "2": "SHA256"}
 MAX_PEM_BYTES = 64 * 1024
 # An RSA signature is as long as its key: 1024 to 8192 bits.
 SIGNATURE_BYTES = range(128, 1025)
@@ -122,6 +125,9 @@ class SigningKey:
 
     def verify(self, signature: bytes, data: bytes, algorithm: hashes.HashAlgorithm) -> bool:
         """RSA PKCS#1 v1.5 verification; False instead of an exception."""
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric import padding
+
         try:
             self.public_key.verify(signature, data, padding.PKCS1v15(), algorithm)
         except InvalidSignature:
@@ -129,8 +135,23 @@ class SigningKey:
         return True
 
 
+def signature_algorithm(version: object) -> hashes.HashAlgorithm | None:
+    """The digest SNS signs with for a ``SignatureVersion``; None for a version it has not."""
+    name = SIGNATURE_HASHES.get(str(version))
+    if name is None:
+        return None
+    from cryptography.hazmat.primitives import hashes
+
+    algorithm: hashes.HashAlgorithm = getattr(hashes, name)()
+    return algorithm
+
+
 def load_signing_key(pem: bytes) -> SigningKey:
     """An RSA key from a certificate, ``PUBLIC KEY`` or ``RSA PUBLIC KEY`` PEM; ValueError else."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     if b"-----BEGIN CERTIFICATE-----" in pem:
         cert = x509.load_pem_x509_certificate(pem)
         key = cert.public_key()
@@ -218,12 +239,12 @@ class SnsVerifier:
         key = self.keys.get(cert_url)
         if not key.usable_at(now):
             raise VerificationFailed("signing certificate not valid now")
-        if not key.verify(signature, data, algorithm()):
+        if not key.verify(signature, data, algorithm):
             raise VerificationFailed("SNS signature mismatch")
 
     def precheck(
         self, envelope: Mapping[str, Any], now: datetime
-    ) -> tuple[str, bytes, bytes, type[hashes.HashAlgorithm]]:
+    ) -> tuple[str, bytes, bytes, hashes.HashAlgorithm]:
         """Everything that can be checked without fetching a certificate, checked first.
 
         Type, topic, every signed field, the signature's encoding and length, the
@@ -236,7 +257,7 @@ class SnsVerifier:
         topic = envelope.get("TopicArn")
         if topic not in self.topics:
             raise VerificationFailed("topic not allowed")
-        algorithm = SIGNATURE_HASHES.get(str(envelope.get("SignatureVersion")))
+        algorithm = signature_algorithm(envelope.get("SignatureVersion"))
         if algorithm is None:
             raise VerificationFailed("unsupported SNS signature version")
         try:

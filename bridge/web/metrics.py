@@ -7,9 +7,10 @@ time, so they are right whichever process answers.
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
 from flask import Blueprint, Flask, Response, request
@@ -73,11 +74,36 @@ class QueueCollector(Collector):
         yield jobs
 
 
+# A process's file starts with the 4-byte count of bytes in use (prometheus_client.mmap_dict).
+_HEADER_BYTES = 4
+
+
+class ProcessFilesCollector(MultiProcessCollector):
+    """prometheus_client's sum over every process's files, minus files not written yet.
+
+    A process opens its file empty and only then sizes it (``MmapedDict``): a scrape that
+    reads it in between fails to unpack its header, and answered 500.  Such a file holds no
+    sample yet, so leaving it out loses nothing.
+    """
+
+    def collect(self) -> Iterable[Metric]:
+        """The merged samples of every file that has its header."""
+        files = [path for path in glob.glob(os.path.join(self._path, "*.db")) if _has_header(path)]
+        return self.merge(files, accumulate=True)
+
+
+def _has_header(path: str) -> bool:
+    try:
+        return os.path.getsize(path) >= _HEADER_BYTES
+    except FileNotFoundError:  # its process's file was removed since the listing
+        return False
+
+
 def exposition() -> bytes:
     """The text of a scrape: every process's counters, then the queue read now."""
     if os.environ.get(MULTIPROC_ENV):
         processes = CollectorRegistry()
-        MultiProcessCollector(processes)
+        ProcessFilesCollector(processes)
         counters = generate_latest(processes)
     else:
         counters = generate_latest(REGISTRY)

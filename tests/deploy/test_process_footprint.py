@@ -1,5 +1,5 @@
-"""What the long-running processes hold: no Alembic in the web, no Flask or Alembic in the
-worker, and building the app opens no database engine.
+"""What the long-running processes hold: no Alembic in the web, no Flask, Alembic,
+cryptography or werkzeug in the worker, and building the app opens no database engine.
 
 The first two are memory a web or worker process would hold for nothing (the deployment's
 PSS, BENCHMARKS.md "Memory"); the third keeps preloading possible: an engine made in the
@@ -50,6 +50,17 @@ def test_bridge_worker_loads_neither_flask_nor_alembic() -> None:
     # What ``python -m bridge.cli worker`` imports before its loop starts.
     code = "import bridge.cli, bridge.worker; bridge.cli.build_parser('worker')"
     assert _loaded(code, ["flask", "alembic", "sqlalchemy"]) == ["sqlalchemy"]
+
+
+def test_bridge_worker_loads_neither_cryptography_nor_werkzeug() -> None:
+    # Every source type is imported (the worker rebuilds each stored event's ``raw`` with its
+    # source's decoding), but signatures are checked and multipart parsed only at the door.
+    code = (
+        "import bridge.cli, bridge.worker, bridge.delivery.runner, bridge.sources.stored; "
+        "bridge.cli.build_parser('worker')"
+    )
+    probe = ["cryptography", "werkzeug", "requests", "bridge.sources.sns"]
+    assert _loaded(code, probe) == ["requests", "bridge.sources.sns"]
 
 
 def _commands(parser: argparse.ArgumentParser) -> set[str]:

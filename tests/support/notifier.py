@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from bridge.sources.ivvy_message import signature_hash, string_to_sign
-from bridge.sources.sns import SIGNATURE_HASHES, canonical_string
+from bridge.sources.sns import canonical_string, signature_algorithm
 
 Envelope = dict[str, Any]
 
@@ -200,7 +200,7 @@ class Notifier:
 
     def sign_envelope(self, envelope: Envelope) -> Envelope:
         """The envelope with ``SignatureVersion``, ``Signature`` and ``SigningCertURL`` set."""
-        algorithm = SIGNATURE_HASHES[self.signature_version]()
+        algorithm = signature_algorithm(self.signature_version)
         signed = dict(envelope)
         signed["SignatureVersion"] = self.signature_version
         signed["Signature"] = rsa_sign(
