@@ -4,7 +4,7 @@ Preloaded.  The master builds the app (imports, config, rules) once and the
 workers fork from it, so those pages are shared instead of copied into every
 worker; ``pre_fork`` freezes the garbage collector's view of them, so that a
 collection in a worker does not write to (and thereby copy) every inherited
-object.  That saves 35-43 MiB of the deployment (BENCHMARKS.md, "Memory").
+object.  That saves 29-43 MiB of the deployment (BENCHMARKS.md, "Memory").
 Nothing the master holds at the fork belongs to one process: it opens no
 database engine (each worker makes its own on first use, and ``EngineHolder``
 drops one inherited by pid: store/db.py), starts no thread of the app's (the
