@@ -1,7 +1,20 @@
 """gunicorn settings the bridge relies on (loaded with ``--config python:bridge.gunicorn_conf``).
 
-The app is not preloaded: each worker builds it after the fork, and the
-database engine is created on first use in that worker (see store/db.py).
+Preloaded.  The master builds the app (imports, config, rules) once and the
+workers fork from it, so those pages are shared instead of copied into every
+worker; ``pre_fork`` freezes the garbage collector's view of them, so that a
+collection in a worker does not write to (and thereby copy) every inherited
+object.  That saves 29-43 MiB of the deployment (BENCHMARKS.md, "Memory").
+Nothing the master holds at the fork belongs to one process: it opens no
+database engine (each worker makes its own on first use, and ``EngineHolder``
+drops one inherited by pid: store/db.py), starts no thread of the app's (the
+body-deadline watcher starts in each worker at its first body), opens no
+prometheus_client file (each worker opens its own, named by its pid, at its
+first count), and Python and gunicorn reseed ``random`` and remake the logging
+locks in the child.  gunicorn 27's own control-socket thread runs in the master
+once the first workers are up.  The 500 that once had preloading turned off was
+a scrape reading another process's metrics file before it was sized, not the
+fork (web/metrics.py).
 gunicorn trusts X-Forwarded-* only from FORWARDED_ALLOW_IPS (default 127.0.0.1).
 
 Slow clients.  gunicorn's sync worker serves one connection at a time, so two
@@ -19,20 +32,30 @@ dyno as slowly as the client sends it.
 
 from __future__ import annotations
 
+import gc
 import os
+import sys
 
 # The app logs each request itself, as JSON; gunicorn's own errors go to stderr.
 accesslog = None
 errorlog = "-"
 # Let in-flight requests finish their commit on a deploy's SIGTERM.
 graceful_timeout = 20
-preload_app = False
+preload_app = True
 # ``WEB_WORKER_CLASS=sync`` goes back to one request per process: only behind a proxy
 # that buffers whole requests (bench/worker_class_ab.py compares the two).
 worker_class = os.environ.get("WEB_WORKER_CLASS") or "gthread"
 # gunicorn quietly swaps a ``sync`` worker given more than one thread for ``gthread``,
 # so ``sync`` must come with one thread to be sync at all.
 threads = 1 if worker_class == "sync" else int(os.environ.get("WEB_THREADS") or 16)
+
+
+def pre_fork(_server: object, _worker: object) -> None:
+    """Move everything alive now out of the collector's generations before the fork."""
+    # Output the master buffered would otherwise be written again by each child.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    gc.freeze()
 
 
 def child_exit(_server: object, worker: object) -> None:
