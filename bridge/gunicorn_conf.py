@@ -14,7 +14,9 @@ first count), and Python and gunicorn reseed ``random`` and remake the logging
 locks in the child.  gunicorn 27's own control-socket thread runs in the master
 once the first workers are up.  The 500 that once had preloading turned off was
 a scrape reading another process's metrics file before it was sized, not the
-fork (web/metrics.py).
+fork (web/metrics.py).  With the app preloaded, a SIGHUP forks new workers from
+the app the master already loaded: a changed config or code takes a restart,
+which is what a deploy does.
 gunicorn trusts X-Forwarded-* only from FORWARDED_ALLOW_IPS (default 127.0.0.1).
 
 Slow clients.  gunicorn's sync worker serves one connection at a time, so two
