@@ -69,7 +69,11 @@ def start_web(
         log_path,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_until_up(url + "/healthz", proc)
+    try:
+        wait_until_up(url + "/healthz", proc)
+    except RuntimeError:
+        proc.stop()  # the caller never gets it to stop: a slow start must not leak a server
+        raise
     return proc, url
 
 
