@@ -21,7 +21,7 @@ from bridge.rules.names import available_names
 from bridge.rules.plan import TaskPlan
 from bridge.rules.rule import Rule
 from bridge.rules.templates import TemplateRenderError
-from bridge.sources.base import Acknowledged, InboundRequest
+from bridge.sources.base import Acknowledged, InboundRequest, media_type
 from bridge.sources.decoding import decode_json
 from bridge.task_status import TaskStatus
 
@@ -52,9 +52,8 @@ def preview(
         # Parsing a handshake confirms the subscription over HTTP: never from a preview.
         reason = "an SNS subscription handshake: the bridge would confirm it; preview does not"
         return {**out, "acknowledged": reason, "rules": [], "calls": [], "summary": reason}
-    mimetype = content_type.split(";", 1)[0].strip().lower()
     request = InboundRequest(
-        body=body, headers={"content-type": content_type}, content_type=mimetype
+        body=body, headers={"content-type": content_type}, content_type=media_type(content_type)
     )
     result = source.parse(request, now)
     if isinstance(result, Acknowledged):

@@ -34,6 +34,15 @@ class PayloadInvalid(Exception):
     """The delivery is authentic but cannot be parsed; the message is safe to return (400)."""
 
 
+def media_type(content_type: str) -> str:
+    """A ``Content-Type`` header's media type: no parameters, lower-case (``text/plain``).
+
+    What werkzeug's ``parse_options_header`` gives, without importing werkzeug: the worker
+    reads every stored event through this and loads no werkzeug otherwise.
+    """
+    return content_type.partition(";")[0].strip(" \t").lower()
+
+
 @dataclass(frozen=True)
 class InboundRequest:
     """The parts of an HTTP request a source may look at.  Header names are lower-case."""
@@ -41,7 +50,7 @@ class InboundRequest:
     body: bytes
     headers: Mapping[str, str]
     query: Mapping[str, str] = field(default_factory=dict)
-    content_type: str = ""  # the mimetype without parameters, lower-case
+    content_type: str = ""  # the media type without parameters, lower-case (media_type)
     url: str = ""
     remote_addr: str | None = None
 

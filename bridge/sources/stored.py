@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from bridge.events import Event
-from bridge.sources.base import InboundRequest, PayloadInvalid
+from bridge.sources.base import InboundRequest, PayloadInvalid, media_type
 from bridge.sources.registry import SOURCE_TYPES
 
 log = logging.getLogger(__name__)
@@ -55,9 +55,7 @@ def stored_raw(source_type: str, request: StoredRequest | None) -> Any:
     inbound = InboundRequest(
         body=request.body,
         headers=headers,
-        # The media type, as werkzeug's parse_options_header gives it (the worker reads every
-        # event through here and needs no werkzeug otherwise: BENCHMARKS.md "Memory").
-        content_type=header.partition(";")[0].strip(" \t").lower(),
+        content_type=media_type(header),
     )
     try:
         return source.raw_of(inbound)
