@@ -90,6 +90,15 @@ def reading(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+# SQLite's page cache per connection, in KiB (its default is 2,000).  In WAL mode a
+# connection drops its whole cache when another connection has committed since its
+# last transaction, and here the web's processes and the worker commit all the time,
+# so a larger cache seldom keeps a page long enough to be read again; it only holds
+# memory (~1.5 MiB more per process after a few thousand webhooks, BENCHMARKS.md
+# "Memory").  A miss reads the page from the OS's file cache.
+SQLITE_CACHE_KIB = 512
+
+
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, record: Any) -> None:
@@ -102,6 +111,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA synchronous=FULL")  # a 2xx survives power loss
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
         record.info["synchronous"] = "FULL"
 
@@ -228,6 +238,12 @@ class EngineHolder:
         self._engine: Engine | None = None
         self._pid = 0
         self._lock = threading.Lock()
+        if self.dialect == "postgresql":
+            # Import the driver now, not at the first connection: a preloading
+            # gunicorn master builds this holder before it forks, so its workers
+            # share psycopg's ~12 MiB of modules instead of each importing its own
+            # (BENCHMARKS.md, "Memory").  Importing opens no connection.
+            make_url(self.url).get_dialect().import_dbapi()
 
     @property
     def dialect(self) -> str:

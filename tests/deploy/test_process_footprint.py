@@ -91,3 +91,19 @@ def test_building_the_app_opens_no_database_engine(
     assert runtime.database._engine is None
     assert app.test_client().get("/readyz").status_code == 200
     assert runtime.database._engine is not None  # the first request made it, in this process
+
+
+def test_a_postgresql_holder_imports_its_driver_before_any_connection() -> None:
+    # Made in gunicorn's preloading master, so that its workers share psycopg's modules
+    # instead of each importing them after the fork; and still no engine there.
+    code = (
+        "from bridge.store.db import EngineHolder\n"
+        "holder = EngineHolder('postgresql://bridge@127.0.0.1:9/none')\n"
+        "assert holder._engine is None"
+    )
+    assert _loaded(code, ["psycopg", "sqlalchemy.dialects.postgresql.psycopg"]) == [
+        "psycopg",
+        "sqlalchemy.dialects.postgresql.psycopg",
+    ]
+    sqlite = "from bridge.store.db import EngineHolder\nEngineHolder('sqlite:///x.db')"
+    assert _loaded(sqlite, ["psycopg"]) == []

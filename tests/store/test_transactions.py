@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy import select, text
 
-from bridge.store.db import RELAX_COMMIT, build_engine, reading, transaction
+from bridge.store.db import RELAX_COMMIT, SQLITE_CACHE_KIB, build_engine, reading, transaction
 
 
 def _commit_setting(conn) -> str:  # type: ignore[no-untyped-def]
@@ -157,4 +157,16 @@ def test_a_sqlite_read_waits_for_no_writer(sqlite_url):
             assert conn.scalar(text("SELECT count(*) FROM counted")) == 4
     finally:
         holder.close()
+        engine.dispose()
+
+
+def test_a_sqlite_connection_keeps_a_small_page_cache(sqlite_url):
+    # Each process's one connection drops its cache whenever another process commits,
+    # so the default 2,000 KiB mostly held memory (BENCHMARKS.md, "Memory").
+    engine = build_engine(sqlite_url)
+    try:
+        with engine.begin() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -SQLITE_CACHE_KIB
+        assert 0 < SQLITE_CACHE_KIB < 2000
+    finally:
         engine.dispose()
