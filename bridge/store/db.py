@@ -159,8 +159,9 @@ def _begin_immediate(raw: Any, busy_timeout_ms: int) -> None:
 # webhook (BENCHMARKS.md, "What the PostgreSQL door still spends").  Under load a connection
 # comes back to the pool within milliseconds and is taken again at once, so it is not
 # pinged; one that sat idle for a second is, so a restart during quiet time costs no 503.
-# 1 s: far above the gap between uses of a connection on a busy bridge, and at most a
-# ping per connection a second on a quiet one.
+# A connection used within the second that turns out dead is the accept's one retry's to
+# cover (``store.inbox``).  1 s: far above the gap between uses of a connection on a busy
+# bridge, and at most a ping per connection a second on a quiet one.
 IDLE_PING_SECONDS = 1.0
 # ``connection_record.info`` key: when the connection was last returned to the pool
 # (``time.monotonic``).  The pool clears ``info`` when it replaces the connection, so a
@@ -245,7 +246,7 @@ def build_engine(
         connect_args={"connect_timeout": 5, **_postgres_timeouts(timeout_seconds)},
     )
     # Surviving a PostgreSQL restart without a person stepping in: the idle ping here, the
-    # worker's retries.
+    # accept's one retry (store.inbox), the worker's retries.
     _configure_postgres(engine, idle_ping_seconds)
     return engine
 
