@@ -93,9 +93,22 @@ def _apps(
         "door": (door_app.make().test_client(), f"/hooks/{SOURCE}"),
     }
     for variant in variants:  # e.g. "door-log-counters": the door without the log line and counters
+        if variant == "bridge-preping":
+            apps[variant] = (_bridge_with_pre_ping().test_client(), f"/hooks/{SOURCE}")
+            continue
         parts = variant.split("-")[1:]
         apps[variant] = (_door_without(*parts).test_client(), f"/hooks/{SOURCE}")
     return apps
+
+
+def _bridge_with_pre_ping() -> Any:
+    """The bridge with the pool's pre-ping back on (every checkout pinged, as before the idle
+    ping), so that one run compares the two on the same machine state."""
+    from bridge import create_app
+
+    app = create_app()
+    app.extensions["bridge"].engine.pool._pre_ping = True
+    return app
 
 
 _PARTS = {"log": "_log_request", "counters": "count_ingest"}
@@ -125,7 +138,7 @@ def main() -> None:
         "--without",
         nargs="*",
         default=["door-log", "door-counters", "door-log-counters"],
-        help="door variants: door-PART[-PART...], parts log, counters",
+        help="door variants: door-PART[-PART...], parts log, counters; or bridge-preping",
     )
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()[0]:.2f}")
