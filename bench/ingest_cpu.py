@@ -9,9 +9,11 @@ fresh database of the chosen kind, in alternating rounds.  Per request it report
   the checkpointer), so what a request costs the cores it shares with the database;
 - ``total``: the two added.
 
-``door`` is the planned door's prototype (``bench/door_app.py``); ``door-log``, ``door-counters``,
-``door-ping`` are that door without the request's log line, its ingest counters or the pool's
-pre-ping (``--without``), to size each of those.
+``door`` is the planned door's prototype (``bench/door_app.py``); ``door-log``, ``door-counters``
+are that door without the request's log line or its ingest counters (``--without``), to size
+each of those.  (``door-ping``, without the pool's pre-ping, is gone with the pre-ping: the pool
+pings only a connection idle longer than ``store.db.IDLE_PING_SECONDS``, which no connection
+is in these loops.)
 
 On a machine where gunicorn, PostgreSQL and the load generator share the cores, a saturated
 rate follows the total CPU per request, so ``bare total ÷ app total`` is the ratio the
@@ -90,17 +92,30 @@ def _apps(
         "bridge": (create_app().test_client(), f"/hooks/{SOURCE}"),
         "door": (door_app.make().test_client(), f"/hooks/{SOURCE}"),
     }
-    for variant in variants:  # e.g. "door-log-ping": the door without the log line and pre-ping
+    for variant in variants:  # e.g. "door-log-counters": the door without the log line and counters
+        if variant == "bridge-preping":
+            apps[variant] = (_bridge_with_pre_ping().test_client(), f"/hooks/{SOURCE}")
+            continue
         parts = variant.split("-")[1:]
         apps[variant] = (_door_without(*parts).test_client(), f"/hooks/{SOURCE}")
     return apps
+
+
+def _bridge_with_pre_ping() -> Any:
+    """The bridge with the pool's pre-ping back on (every checkout pinged, as before the idle
+    ping), so that one run compares the two on the same machine state."""
+    from bridge import create_app
+
+    app = create_app()
+    app.extensions["bridge"].engine.pool._pre_ping = True
+    return app
 
 
 _PARTS = {"log": "_log_request", "counters": "count_ingest"}
 
 
 def _door_without(*parts: str) -> Any:
-    """The door without some of: its request log line, its ingest counters, the pre-ping.
+    """The door without some of: its request log line, its ingest counters.
 
     Not a product: it sizes each part of what the door still spends beyond the bare app.
     """
@@ -111,8 +126,6 @@ def _door_without(*parts: str) -> Any:
     app.after_request_funcs[None] = [
         f for f in app.after_request_funcs[None] if getattr(f, "__name__", "") not in dropped
     ]
-    if "ping" in parts:
-        app.extensions["bridge"].engine.pool._pre_ping = False
     return app
 
 
@@ -124,8 +137,8 @@ def main() -> None:
     parser.add_argument(
         "--without",
         nargs="*",
-        default=["door-log", "door-counters", "door-ping", "door-log-counters-ping"],
-        help="door variants: door-PART[-PART...], parts log, counters, ping",
+        default=["door-log", "door-counters", "door-log-counters"],
+        help="door variants: door-PART[-PART...], parts log, counters; or bridge-preping",
     )
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()[0]:.2f}")

@@ -12,7 +12,7 @@ from bridge.clock import utc_now
 from bridge.config import Config, load_config
 from bridge.ivvy.client import CallRecord, IvvyClient
 from bridge.settings import Settings
-from bridge.store.db import EngineHolder
+from bridge.store.db import IDLE_PING_SECONDS, EngineHolder
 
 
 @dataclass
@@ -24,6 +24,8 @@ class Runtime:
     clock: Callable[[], datetime] = utc_now
     # PostgreSQL connections kept per process: a worker needs one per thread.
     pool_size: int = 5
+    # PostgreSQL: ping a pooled connection idle longer than this (store.db); tests choose.
+    idle_ping_seconds: float = IDLE_PING_SECONDS
     database: EngineHolder = field(init=False)
 
     def __post_init__(self) -> None:
@@ -31,6 +33,7 @@ class Runtime:
             self.settings.database_url,
             pool_size=self.pool_size,
             timeout_seconds=self.settings.db_timeout,
+            idle_ping_seconds=self.idle_ping_seconds,
         )
 
     @classmethod

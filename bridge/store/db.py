@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Label, create_engine, event, literal_column
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.pool import NullPool
 
 
@@ -163,7 +163,44 @@ def _begin_immediate(raw: Any, busy_timeout_ms: int) -> None:
         raw.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
 
 
-def _configure_postgres(engine: Engine) -> None:
+# PostgreSQL: a pooled connection idle longer than this is pinged before use (a round trip).
+# After a restart every pooled connection is dead, and the first statement on each would
+# fail (a 503 at the door).  The pool's pre-ping tested every checkout, a round trip per
+# webhook (BENCHMARKS.md, "What the PostgreSQL door still spends").  Under load a connection
+# comes back to the pool within milliseconds and is taken again at once, so it is not
+# pinged; one that sat idle for a second is, so a restart during quiet time costs no 503.
+# A connection used within the second that turns out dead is the accept's one retry's to
+# cover (``store.inbox``).  1 s: far above the gap between uses of a connection on a busy
+# bridge, and at most a ping per connection a second on a quiet one.
+IDLE_PING_SECONDS = 1.0
+# ``connection_record.info`` key: when the connection was last returned to the pool
+# (``time.monotonic``).  The pool clears ``info`` when it replaces the connection, so a
+# fresh connection has none and is not pinged.
+_RETURNED_AT = "bridge_returned_at"
+
+
+def _configure_postgres(engine: Engine, idle_ping_seconds: float) -> None:
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_conn: Any, record: Any) -> None:
+        if dbapi_conn is not None:  # None: the connection was invalidated, not returned
+            record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is None or time.monotonic() - returned_at <= idle_ping_seconds:
+            return
+        try:
+            # The dialect's own ping, as the pool's pre-ping sends it: on the driver's
+            # cursor, in autocommit so that it opens no transaction (psycopg's is an empty
+            # statement, ``;``, which is cheaper still than ``SELECT 1``).
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # SQLAlchemy's custom pessimistic disconnect handling: the pool replaces this
+            # connection and tries again.  As its own pre-ping does, every connection
+            # pooled before now is dropped too: one dead after a restart means all are.
+            raise InvalidatePoolError(f"idle connection failed its ping: {exc}") from exc
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         options = conn.get_execution_options()
@@ -177,6 +214,7 @@ def build_engine(
     pool_size: int = 5,
     timeout_seconds: float | None = None,
     create_folder: bool = True,
+    idle_ping_seconds: float = IDLE_PING_SECONDS,
 ) -> Engine:
     """A new engine for ``url`` with the settings this project relies on.
 
@@ -187,6 +225,9 @@ def build_engine(
     on PostgreSQL, run): a request then answers 503 instead of hanging until
     gunicorn kills it.  None (migrations) waits 15 s on SQLite and for ever on
     PostgreSQL.
+
+    ``idle_ping_seconds`` (PostgreSQL): ping a pooled connection idle longer than this
+    before use (see ``IDLE_PING_SECONDS``); tests pass their own to choose a case.
     """
     url = normalise_url(url)
     parsed = make_url(url)
@@ -211,11 +252,12 @@ def build_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,  # survive a PostgreSQL restart without a person stepping in
         pool_recycle=1800,
         connect_args={"connect_timeout": 5, **_postgres_timeouts(timeout_seconds)},
     )
-    _configure_postgres(engine)
+    # Surviving a PostgreSQL restart without a person stepping in: the idle ping here, the
+    # accept's one retry (store.inbox), the worker's retries.
+    _configure_postgres(engine, idle_ping_seconds)
     return engine
 
 
@@ -230,11 +272,17 @@ class EngineHolder:
     """Creates the engine on first use in each process (fork-safe)."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 5, timeout_seconds: float | None = None
+        self,
+        url: str,
+        *,
+        pool_size: int = 5,
+        timeout_seconds: float | None = None,
+        idle_ping_seconds: float = IDLE_PING_SECONDS,
     ) -> None:
         self.url = normalise_url(url)
         self.pool_size = pool_size
         self.timeout_seconds = timeout_seconds
+        self.idle_ping_seconds = idle_ping_seconds
         self._engine: Engine | None = None
         self._pid = 0
         self._lock = threading.Lock()
@@ -259,7 +307,10 @@ class EngineHolder:
                     # the parent's connections.
                     self._engine.dispose(close=False)
                 self._engine = build_engine(
-                    self.url, pool_size=self.pool_size, timeout_seconds=self.timeout_seconds
+                    self.url,
+                    pool_size=self.pool_size,
+                    timeout_seconds=self.timeout_seconds,
+                    idle_ping_seconds=self.idle_ping_seconds,
                 )
                 self._pid = os.getpid()
             return self._engine

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bridge.events import Event
 from bridge.store.accept_statements import NOTIFY_CHANNEL, write_accepted
@@ -18,6 +19,8 @@ from bridge.store.db import reading
 from bridge.store.states import EventState, JobState
 from bridge.store.tables import dedupe_keys, events, jobs
 from bridge.store.types import new_id
+
+log = logging.getLogger(__name__)
 
 # Built once: parameters passed at execute time reuse the compiled statement.
 _INSERT_JOB = insert(jobs)
@@ -77,7 +80,7 @@ def accept(
     event_id = new_id("ev_")
     email = (event.fields.get("email") or "").strip().lower() or None
     try:
-        write_accepted(
+        _write_accepted_retrying_a_dead_connection(
             engine,
             dict(source=event.source, key=key, event_id=event_id, created_at=now),
             dict(
@@ -104,6 +107,36 @@ def accept(
             raise
         return AcceptResult(existing, duplicate=True)
     return AcceptResult(event_id, duplicate=False)
+
+
+def _write_accepted_retrying_a_dead_connection(
+    engine: Engine, key: Mapping[str, Any], event: Mapping[str, Any], job: Mapping[str, Any]
+) -> None:
+    """``write_accepted``, tried once more on a new connection when its connection was dead.
+
+    PostgreSQL: a pooled connection used again within ``store.db.IDLE_PING_SECONDS`` is not
+    pinged, so after a restart under load the first statement on it fails.  SQLAlchemy then
+    flags the error (``connection_invalidated``) and drops every connection pooled before it,
+    so the retry connects anew; if the server is still down, that fails too (a 503).
+
+    Could the first attempt have stored the rows?  The statement is autocommitted, and the
+    server answers only after its commit, so an answer lost on the way back (the connection
+    cut after the commit) leaves the three rows stored.  The retry then inserts the same
+    dedupe key (and event id) again and fails on its primary key with an ``IntegrityError``,
+    which ``accept`` answers as for any duplicate delivery: with the stored event's id (here
+    the one this call made), a 2xx, the event stored once.  Any other error, or a second
+    dead connection, goes to the caller as it is (a 503).
+    """
+    try:
+        write_accepted(engine, key, event, job)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        log.warning(
+            "database connection lost while accepting a delivery; trying once more",
+            extra={"source": key["source"]},
+        )
+        write_accepted(engine, key, event, job)
 
 
 def find_duplicate(engine: Engine, source: str, key: str) -> str | None:

@@ -1,6 +1,7 @@
 """PostgreSQL goes down and comes back while events flow (worker side; reliability 6 E.21): ingest
 answers 503 while it cannot store, every accepted event still becomes exactly one task, and the
-worker carries on by itself (pool pre-ping, LISTEN reconnect, lease reclaim).
+worker carries on by itself (idle-connection ping and pool invalidation, LISTEN reconnect,
+lease reclaim).
 
 The server stopped and started here is a throwaway cluster of its own (``pg_createcluster``),
 so other tests using the shared server are not disturbed; it is dropped afterwards.

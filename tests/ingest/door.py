@@ -30,6 +30,7 @@ from bridge.config import load_config
 from bridge.ivvy.sandbox import SANDBOX_KEY, SANDBOX_SECRET, SandboxServer
 from bridge.runtime import Runtime
 from bridge.settings import Settings
+from bridge.store.db import IDLE_PING_SECONDS
 from bridge.store.tables import events, jobs
 from bridge.worker import Worker
 from tests.sources.ivvy_support.world import TOPIC, World
@@ -218,8 +219,13 @@ class Door:
 
 
 @contextmanager
-def open_door(directory: Path, database_url: str) -> Iterator[Door]:
-    """A Door on a migrated database, with its own key server and sandbox iVvy."""
+def open_door(
+    directory: Path, database_url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS
+) -> Iterator[Door]:
+    """A Door on a migrated database, with its own key server and sandbox iVvy.
+
+    ``idle_ping_seconds``: the runtime's (PostgreSQL pings a pooled connection idle longer).
+    """
     world = World.start()
     try:
         with SandboxServer() as sandbox:
@@ -232,7 +238,11 @@ def open_door(directory: Path, database_url: str) -> Iterator[Door]:
                 max_body_bytes=256 * 1024,  # the default
                 log_level="WARNING",
             )
-            runtime = Runtime(settings=settings, config=load_config(str(path)))
+            runtime = Runtime(
+                settings=settings,
+                config=load_config(str(path)),
+                idle_ping_seconds=idle_ping_seconds,
+            )
             door = Door(create_app(runtime=runtime), runtime, world, sandbox)
             try:
                 yield door
