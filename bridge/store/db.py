@@ -93,9 +93,9 @@ def reading(engine: Engine) -> Iterator[Connection]:
 # SQLite's page cache per connection, in KiB (its default is 2,000).  In WAL mode a
 # connection drops its whole cache when another connection has committed since its
 # last transaction, and here the web's processes and the worker commit all the time,
-# so a larger cache seldom keeps a page long enough to be read again; it only holds
-# memory (~1.5 MiB more per process after a few thousand webhooks, BENCHMARKS.md
-# "Memory").  A miss reads the page from the OS's file cache.
+# so a larger cache seldom keeps a page long enough to be read again; it only held
+# memory (1.4 MiB of the worker process's after 10,000 jobs; BENCHMARKS.md "Memory").
+# A miss reads the page from the OS's file cache.
 SQLITE_CACHE_KIB = 512
 
 
