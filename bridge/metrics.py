@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Histogram
 
-from bridge.store.states import JobState
+from bridge.store.states import EventState, JobState
 
 if TYPE_CHECKING:
     from bridge.delivery.runner import JobResult
@@ -42,7 +42,8 @@ TASKS_CREATED = Counter("bridge_tasks_created", "Tasks created in iVvy.", ["sour
 FAILURES = Counter(
     "bridge_failures",
     "Failures by class: transient (the job will retry), dead (the job gave up), "
-    "delivery (a rule could not make its task), internal (an unexpected error; it retries).",
+    "delivery (a rule could not make its task), internal (an unexpected error; it retries), "
+    "invalid (the worker's parse refused an accepted body: the event is invalid).",
     ["class"],
 )
 DELIVERY_LATENCY = Histogram(
@@ -94,6 +95,8 @@ def _observe(
         FAILURES.labels("internal").inc()
     elif result.outcome == "retry" and state == JobState.READY:
         FAILURES.labels("transient").inc()
+    elif result.event_state == EventState.INVALID and state == JobState.DONE:
+        FAILURES.labels("invalid").inc()
     # A failed delivery was written when it failed, whatever became of the job.
     for _ in range(result.deliveries_failed):
         FAILURES.labels("delivery").inc()

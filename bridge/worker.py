@@ -243,7 +243,9 @@ class Worker:
                 reason = f"gave up after {job.attempts + 1} attempts: {result.error}"
             else:
                 reason = result.error or "permanent failure"
-            also.append(event_write(job.event_id, result.event_state, reason, now))
+            also.append(
+                event_write(job.event_id, result.event_state, reason, now, parsed=result.parsed)
+            )
             if self.queue.kill(job.id, self.worker_id, error=reason, now=now, also=also):
                 log.warning("job dead", extra={**context, "reason": reason})
                 return JobState.DEAD

@@ -13,8 +13,10 @@ from bridge.backtest.compare import SETTLED, Then, difference, then_for, updates
 from bridge.backtest.verdicts import Evaluator, Verdict
 from bridge.config import Config
 from bridge.events import Event
-from bridge.sources.stored import stored_event
+from bridge.sources.base import PayloadInvalid, SourceType, SourceUnavailable
+from bridge.sources.stored import parse_stored, stored_event
 from bridge.store.backtest_reads import StoredRun
+from bridge.store.states import EventState
 
 ACTION_KINDS = ("complete", "cancel", "update")
 
@@ -169,8 +171,8 @@ def backtest(config: Config, source: str, runs: list[StoredRun], last: int) -> R
         tallies={name: RuleTally(name) for name in evaluator.rule_names},
     )
     for run in runs:
-        event = _event_of(run)
-        if event is None:  # stored as invalid: there was never an event to run rules on
+        event = _event_of(run, config.sources.get(source))
+        if event is None:  # invalid: there was never an event to run rules on
             report.invalid += 1
             continue
         verdicts = evaluator.verdicts(event)
@@ -181,9 +183,16 @@ def backtest(config: Config, source: str, runs: list[StoredRun], last: int) -> R
     return report
 
 
-def _event_of(run: StoredRun) -> Event | None:
+def _event_of(run: StoredRun, source: SourceType | None) -> Event | None:
     if run.event is None:
-        return None
+        # Not parsed yet (still queued, or its job died first), or invalid: parsed here as
+        # the worker would, with the source as configured; None if it cannot be.
+        if run.state == EventState.INVALID or source is None or run.request is None:
+            return None
+        try:
+            return parse_stored(source, run.request, run.received_at)
+        except (PayloadInvalid, SourceUnavailable):
+            return None
     try:
         return stored_event(run.event, run.request)
     except (KeyError, TypeError, ValueError):  # stored by a version whose Event differed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -17,15 +17,18 @@ from bridge.delivery.directory import Directory
 from bridge.delivery.owner_records import OwnerUnavailable
 from bridge.delivery.tasks import TaskCreator
 from bridge.evaluation import evaluate_event
+from bridge.events import Event
 from bridge.ivvy.client import IvvyClient
 from bridge.ivvy.errors import IvvyError
 from bridge.rules.task_schema import TaskPayloadInvalid
-from bridge.sources.stored import stored_event
+from bridge.sources.base import PayloadInvalid, SourceUnavailable
+from bridge.sources.stored import parse_stored, stored_event
 from bridge.store.deliveries import DeliveryConflict, DeliveryRecord, DeliveryStore
-from bridge.store.events import event_payload, event_write
+from bridge.store.events import event_write, parsed_columns
 from bridge.store.queue import ClaimedJob, Lease, LeaseLost, Write
 from bridge.store.rule_sets import remember_rules, stored_rules
 from bridge.store.states import DeliveryState, EventState
+from bridge.store.types import StoredRequest
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +40,11 @@ class JobResult:
     ``lost``: the job's lease went to another worker, which settles it; this
     worker leaves it alone.  ``ivvy_failure``: iVvy failed transiently (this
     counts towards the circuit breaker).  ``event_state``: the event's state
-    when the job dies.  ``writes``: statements to commit with the job's outcome
+    when the job dies, or ``invalid`` for a job done because the worker's parse
+    refused the body.  ``writes``: statements to commit with the job's outcome
     (deliveries done, the event's state), only while the worker still owns it.
+    ``parsed``: the columns of the event this run parsed (``parsed_columns``), for
+    any write of the event's state.
     ``source``, ``received_at``, ``tasks_created`` and ``deliveries_failed`` are
     for the metrics: the event's source and arrival, and what this run did.
     """
@@ -49,6 +55,7 @@ class JobResult:
     ivvy_failure: bool = False
     event_state: EventState = EventState.DEAD
     writes: tuple[Write, ...] = ()
+    parsed: Mapping[str, Any] | None = None
     source: str | None = None
     received_at: datetime | None = None
     tasks_created: int = 0
@@ -64,6 +71,7 @@ class _Run:
     failed: int = 0
     source: str | None = None
     received_at: datetime | None = None
+    parsed: Mapping[str, Any] | None = None  # the event's columns, when this run parsed it
 
 
 class RulesUnavailable(Exception):
@@ -109,6 +117,7 @@ class JobRunner:
         result = self._outcome(job, lease, run)
         return replace(
             result,
+            parsed=run.parsed,
             source=run.source,
             received_at=run.received_at,
             tasks_created=len(run.done) - run.acted,
@@ -125,21 +134,29 @@ class JobRunner:
         except IvvyError as exc:
             # Raised outside a delivery: a venue lookup while evaluating the rules.
             if exc.retryable:
-                writes = (*run.done, self._event_write(job, EventState.RETRYING, str(exc), None))
+                writes = (
+                    *run.done,
+                    self._event_write(job, run, EventState.RETRYING, str(exc), None),
+                )
                 return JobResult(
                     "retry", str(exc), exc.retry_after, ivvy_failure=True, writes=writes
                 )
             return JobResult("dead", str(exc), writes=tuple(run.done))
 
     def _run(self, job: ClaimedJob, lease: Lease | None, run: _Run) -> JobResult:
-        payload, first_digest, request = job.event, job.event_rules_digest, job.request
-        if payload is None:
-            payload, first_digest, request = event_payload(self.engine, job.event_id)
-        if payload is None:
-            return JobResult("dead", "the event has no parsed payload to run rules on")
-        event = stored_event(payload, request)
+        request = job.request
+        if request is None:  # the claim found no event row
+            return JobResult("dead", "the event is no longer stored")
+        if job.event is None:
+            parsed = self._parse(job, request)
+            if isinstance(parsed, JobResult):
+                return parsed
+            event = parsed
+            run.parsed = parsed_columns(event)
+        else:
+            event = stored_event(job.event, request)
         run.source, run.received_at = event.source, event.received_at
-        rules, digest = self._rules(job, first_digest)
+        rules, digest = self._rules(job, job.event_rules_digest)
         # The one evaluation preview runs too: a verdict's error is this run's failure.
         outcomes = evaluate_event(
             self.config,
@@ -181,13 +198,19 @@ class JobRunner:
                     run.done.append(self.store.done(record, task_id, self.clock()))
                 delivered += 1
             except WaitForTask as exc:
-                writes = (*run.done, self._event_write(job, EventState.RETRYING, str(exc), digest))
+                writes = (
+                    *run.done,
+                    self._event_write(job, run, EventState.RETRYING, str(exc), digest),
+                )
                 return JobResult("retry", str(exc), exc.retry_after, writes=writes)
             except IvvyError as exc:
                 if not exc.retryable:
                     failures.append(self._fail(record, outcome.rule, str(exc), run))
                     continue
-                writes = (*run.done, self._event_write(job, EventState.RETRYING, str(exc), digest))
+                writes = (
+                    *run.done,
+                    self._event_write(job, run, EventState.RETRYING, str(exc), digest),
+                )
                 return JobResult(
                     "retry", str(exc), exc.retry_after, ivvy_failure=True, writes=writes
                 )
@@ -195,10 +218,35 @@ class JobRunner:
                 failures.append(self._fail(record, outcome.rule, str(exc), run))
         if failures:
             reason = "; ".join(failures)
-            writes = (*run.done, self._event_write(job, EventState.FAILED, reason, digest))
+            writes = (*run.done, self._event_write(job, run, EventState.FAILED, reason, digest))
             return JobResult("dead", reason, event_state=EventState.FAILED, writes=writes)
         state = EventState.DONE if delivered else EventState.NO_MATCH
-        return JobResult("done", writes=(*run.done, self._event_write(job, state, None, digest)))
+        return JobResult(
+            "done", writes=(*run.done, self._event_write(job, run, state, None, digest))
+        )
+
+    def _parse(self, job: ClaimedJob, request: StoredRequest) -> Event | JobResult:
+        """The event parsed from its stored body, or what becomes of a job whose body does not.
+
+        The door only verified the delivery and decoded its body (``SourceType.identify``);
+        the parse, with the source's current options, happens here, on the first run.  A
+        body that does not fit its sender's shape makes the event ``invalid`` with the
+        parse's reason (it names fields, never values), and the job done: retrying would
+        parse it the same way.
+        """
+        source = self.config.sources.get(job.source or "")
+        if source is None:
+            return JobResult(
+                "dead",
+                f"the source {job.source!r} is not configured now, so its body cannot be parsed",
+            )
+        try:
+            return parse_stored(source, request, job.received_at or self.clock())
+        except SourceUnavailable as exc:
+            return JobResult("retry", str(exc))
+        except PayloadInvalid as exc:
+            write = event_write(job.event_id, EventState.INVALID, str(exc), self.clock())
+            return JobResult("done", str(exc), event_state=EventState.INVALID, writes=(write,))
 
     def _acted(self, record: DeliveryRecord, task_id: int | None, run: _Run) -> None:
         """The delivery acted on earlier tasks (its task_actions rows say how)."""
@@ -214,9 +262,9 @@ class JobRunner:
         return f"rule {rule}: {reason}"
 
     def _event_write(
-        self, job: ClaimedJob, state: EventState, error: str | None, digest: str | None
+        self, job: ClaimedJob, run: _Run, state: EventState, error: str | None, digest: str | None
     ) -> Write:
-        return event_write(job.event_id, state, error, self.clock(), digest)
+        return event_write(job.event_id, state, error, self.clock(), digest, run.parsed)
 
     def _rules(self, job: ClaimedJob, first_digest: str | None) -> tuple[Sequence[Any], str]:
         """The current rules, or (for a pinned replay) the ones the event first ran with."""

@@ -68,6 +68,14 @@ class Accepted:
 
 
 @dataclass(frozen=True)
+class Identity:
+    """What the door takes from a decoded body: the dedupe key, and the sender's id if any."""
+
+    dedupe_key: str
+    sender_id: str | None
+
+
+@dataclass(frozen=True)
 class Acknowledged:
     """A delivery answered 200 that creates no event (a subscription handshake, an echo)."""
 
@@ -98,6 +106,11 @@ class SourceType(ABC):
     # Lower-case names of the headers that carry this type's signature or token:
     # checked once, at the door, and never stored with the event.
     credential_headers: ClassVar[frozenset[str]] = frozenset()
+    # Whether the web parses a delivery before answering.  Most types only decode the body at
+    # the door (``identify``) and leave the parse to the worker; a type whose parse may answer
+    # the sender instead of storing an event (``Acknowledged``: a handshake, an echo) parses at
+    # the door, since that answer has to be the response.
+    parsed_at_door: ClassVar[bool] = False
 
     def __init__(self, name: str, options: Mapping[str, Any]) -> None:
         self.name = name
@@ -128,6 +141,26 @@ class SourceType(ABC):
         (or ValueError) when the body does not decode.
         """
 
+    def sender_id(self, raw: Any, request: InboundRequest) -> str | None:
+        """The sender's own id of the delivery, read from ``raw`` (or a header); None if absent.
+
+        Both ``parse`` and ``identify`` take the dedupe key through this, so the key the door
+        stores is the one a parse of the same body gives.  It reads ``raw`` unvalidated: a
+        missing or odd id gives None here (the body's hash is the key then), and the parse
+        says what is wrong with the payload.
+        """
+        return None
+
+    def identify(self, request: InboundRequest) -> Identity:
+        """The dedupe key and sender's id of a verified delivery: all the door parses.
+
+        Raises :class:`PayloadInvalid` when the body does not decode as this type's body (not
+        JSON, not UTF-8, too deep...): that is still refused at the door, with a 400.
+        """
+        raw = self.raw_of(request)
+        sender_id = self.sender_id(raw, request)
+        return Identity(self.dedupe_key(raw, sender_id, request.body), sender_id)
+
     def dedupe_key(self, payload: Any, sender_id: str | None, body: bytes) -> str:
         """The configured key path's value, else the sender's id, else a hash of the body."""
         path = self.options.get("dedupe_key")
@@ -138,6 +171,20 @@ class SourceType(ABC):
         if sender_id:
             return f"id:{sender_id}"
         return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def text_id(value: Any) -> str | None:
+    """A sender's id if it is a non-empty string (what the payload schemas require); else None."""
+    return value if isinstance(value, str) and value else None
+
+
+def member(obj: Any, *path: str) -> Any:
+    """``obj[path[0]][path[1]]...`` through objects only; None where one is missing."""
+    for key in path:
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(key)
+    return obj
 
 
 def lookup_path(obj: Any, path: str) -> Any:

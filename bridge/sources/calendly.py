@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import fields as mfields
 
 from bridge.sources.answers import add_answer, add_labelled, make_event
-from bridge.sources.base import Accepted, InboundRequest
+from bridge.sources.base import Accepted, InboundRequest, member, text_id
 from bridge.sources.payloads import JsonBody, OpenSchema, load
 from bridge.sources.timestamped_signature import TimestampedSignatureSource
 
@@ -35,6 +35,10 @@ class CalendlySource(JsonBody, TimestampedSignatureSource):
     signature_header = "calendly-webhook-signature"
     credential_headers = frozenset({signature_header})
     _payload_schema = CalendlyPayload()
+
+    def sender_id(self, raw: Any, request: InboundRequest) -> str | None:
+        kind, uri = text_id(member(raw, "event")), text_id(member(raw, "payload", "uri"))
+        return f"{kind}:{uri}" if kind and uri else None
 
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
         raw = self.raw_of(request)
@@ -67,5 +71,4 @@ class CalendlySource(JsonBody, TimestampedSignatureSource):
             typed=typed,
             raw=raw,
         )
-        sender_id = f"{payload['event']}:{invitee['uri']}"
-        return Accepted(event, self.dedupe_key(raw, sender_id, request.body))
+        return Accepted(event, self.dedupe_key(raw, self.sender_id(raw, request), request.body))

@@ -36,19 +36,22 @@ class FormSource(SourceType):
         """The body by its content type: urlencoded fields (a repeated key a list), or JSON."""
         return json_or_urlencoded(request)
 
+    def sender_id(self, raw: Any, request: InboundRequest) -> str | None:
+        found = raw.get("id") if isinstance(raw, dict) else None
+        return None if found in (None, "") else str(found)
+
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
         payload = self.raw_of(request)
         answers: dict[str, Any] = {}
         for key, value in payload.items():
             add_compound(answers, key, value)
-        sender_id = payload.get("id")
         event = make_event(
             self,
             kind=str(payload.get("kind") or "submission"),
-            external_id=sender_id,
+            external_id=payload.get("id"),
             now=now,
             answers=answers,
             raw=payload,
         )
-        sender = None if sender_id in (None, "") else str(sender_id)
-        return Accepted(event, self.dedupe_key(payload, sender, request.body))
+        sender_id = self.sender_id(payload, request)
+        return Accepted(event, self.dedupe_key(payload, sender_id, request.body))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from marshmallow import fields as mfields
 
@@ -26,15 +27,23 @@ class FormspreeSource(JsonBody, TimestampedSignatureSource):
     credential_headers = frozenset({signature_header})
     _payload_schema = FormspreePayload()
 
+    def sender_id(self, raw: Any, request: InboundRequest) -> str | None:
+        if not isinstance(raw, dict):
+            return None
+        submitted = raw.get("submission") or raw
+        if not isinstance(submitted, dict):
+            return None
+        return next(
+            (str(submitted[k]) for k in ("_id", "id", "submission_id") if submitted.get(k)),
+            None,
+        )
+
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
         raw = self.raw_of(request)
         payload = load(self._payload_schema, raw, "Formspree")
         submitted = payload["submission"] if payload.get("submission") else raw
         answers = flatten(submitted)
-        sender_id = next(
-            (str(submitted[k]) for k in ("_id", "id", "submission_id") if submitted.get(k)),
-            None,
-        )
+        sender_id = self.sender_id(raw, request)
         reply_to = submitted.get("_replyto")
         event = make_event(
             self,

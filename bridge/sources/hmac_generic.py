@@ -118,14 +118,17 @@ class HmacSource(SourceType):
         """The body by its content type: urlencoded fields (a repeated key a list), or JSON."""
         return json_or_urlencoded(request)
 
+    def sender_id(self, raw: Any, request: InboundRequest) -> str | None:
+        if not self.options.get("id_header"):
+            return None
+        return (request.header(self.options["id_header"]) or "").strip() or None
+
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
         payload = self.raw_of(request)
         answers: dict[str, Any] = {}
         for key, value in payload.items():
             add_compound(answers, key, subfields(value))
-        sender_id = None
-        if self.options.get("id_header"):
-            sender_id = (request.header(self.options["id_header"]) or "").strip() or None
+        sender_id = self.sender_id(payload, request)
         dedupe_key = self.dedupe_key(payload, sender_id, request.body)
         external_id = sender_id or (dedupe_key[4:] if dedupe_key.startswith("key:") else None)
         event = make_event(

@@ -108,6 +108,9 @@ class IvvySource(SourceType):
         )
         self.ivvy_keys = KeyCache(self.timeout)
 
+    # Its parse may answer instead of storing: a subscription handshake, an echo of our own change.
+    parsed_at_door = True
+
     # -- verification -------------------------------------------------------------------
 
     def verify(self, request: InboundRequest, now: datetime) -> None:

@@ -14,7 +14,14 @@ from typing import Any
 from marshmallow import fields as mfields
 
 from bridge.sources.answers import add_compound, make_event
-from bridge.sources.base import Accepted, InboundRequest, PayloadInvalid, SourceType
+from bridge.sources.base import (
+    Accepted,
+    InboundRequest,
+    PayloadInvalid,
+    SourceType,
+    member,
+    text_id,
+)
 from bridge.sources.decoding import UnsafeJSON, decode_json
 from bridge.sources.options import TokenOptionsSchema
 from bridge.sources.payloads import OpenSchema, load, multipart_fields
@@ -75,6 +82,9 @@ class JotformSource(SourceType):
         form = multipart_fields(request)
         return {**form, "rawRequest": _raw_request(form.get("rawRequest", ""))}
 
+    def sender_id(self, raw: Any, request: InboundRequest) -> str | None:
+        return text_id(member(raw, "submissionID"))
+
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
         form = multipart_fields(request)
         payload = load(self._payload_schema, form, "Jotform")
@@ -88,7 +98,7 @@ class JotformSource(SourceType):
             answers=question_answers(raw_request),
             raw=raw,
         )
-        return Accepted(event, self.dedupe_key(raw, payload["submission_id"], request.body))
+        return Accepted(event, self.dedupe_key(raw, self.sender_id(raw, request), request.body))
 
 
 def _raw_request(text: str) -> dict[str, Any]:

@@ -96,12 +96,15 @@ class StandardWebhooksSource(JsonBody, SourceType):
         message = f"{msg_id}.{timestamp}.".encode() + request.body
         require_signature(self._keys(), message, presented_signatures(signature))
 
+    def sender_id(self, raw: Any, request: InboundRequest) -> str | None:
+        return (request.header("webhook-id") or "").strip() or None
+
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
         raw = self.raw_of(request)
         payload = load(self._payload_schema, raw, "Standard Webhooks")
         data = payload.get("data")
         data = data if isinstance(data, dict) else {}
-        msg_id = (request.header("webhook-id") or "").strip() or None
+        msg_id = self.sender_id(raw, request)
         event = make_event(
             self,
             kind=payload["type"],

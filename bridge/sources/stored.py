@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from bridge.events import Event
-from bridge.sources.base import InboundRequest, PayloadInvalid, media_type
+from bridge.sources.base import Accepted, InboundRequest, PayloadInvalid, SourceType, media_type
 from bridge.sources.registry import SOURCE_TYPES
 
 log = logging.getLogger(__name__)
@@ -50,21 +51,40 @@ def stored_raw(source_type: str, request: StoredRequest | None) -> Any:
     source = SOURCE_TYPES.get(source_type)
     if request is None or source is None:
         return None
-    headers = {name.lower(): value for name, value in request.headers.items()}
-    header = headers.setdefault("content-type", request.content_type)
-    inbound = InboundRequest(
-        body=request.body,
-        headers=headers,
-        content_type=media_type(header),
-    )
     try:
-        return source.raw_of(inbound)
+        return source.raw_of(stored_inbound(request))
     except (PayloadInvalid, ValueError, LookupError, TypeError) as exc:
         log.warning(
             "the stored body no longer decodes: the event is read without raw",
             extra={"source_type": source_type, "error_type": type(exc).__name__},
         )
         return None
+
+
+def stored_inbound(request: StoredRequest) -> InboundRequest:
+    """The stored request as a source type reads it: lower-case headers, the Content-Type too.
+
+    What the door handed the source, less the credential headers it never stores (no parse
+    reads them) and the query string (only tokens come in it).
+    """
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    header = headers.setdefault("content-type", request.content_type)
+    return InboundRequest(body=request.body, headers=headers, content_type=media_type(header))
+
+
+def parse_stored(source: SourceType, request: StoredRequest, received_at: datetime) -> Event:
+    """The event ``source``'s parse makes of a stored request that the door did not parse.
+
+    Raises :class:`PayloadInvalid` when the body does not fit the sender's shape, or when the
+    parse would answer instead of storing an event (only types parsed at the door do that),
+    and :class:`SourceUnavailable` as ``parse`` does.
+    """
+    parsed = source.parse(stored_inbound(request), received_at)
+    if not isinstance(parsed, Accepted):
+        raise PayloadInvalid(
+            f"{source.type_name} answers this delivery at the door: {parsed.reason}"
+        )
+    return parsed.event
 
 
 def stored_event(stored: dict[str, Any], request: StoredRequest | None) -> Event:

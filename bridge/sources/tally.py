@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import fields as mfields
 
 from bridge.sources.answers import add_labelled, make_event
-from bridge.sources.base import Accepted, InboundRequest, SourceType
+from bridge.sources.base import Accepted, InboundRequest, SourceType, member, text_id
 from bridge.sources.options import SignedOptionsSchema
 from bridge.sources.payloads import JsonBody, OpenSchema, load
 from bridge.sources.verification import (
@@ -104,6 +104,9 @@ class TallySource(JsonBody, SourceType):
         presented = [decode_signature(signature, "base64")]
         require_signature(secret_keys(self.options), request.body, presented)
 
+    def sender_id(self, raw: Any, request: InboundRequest) -> str | None:
+        return text_id(member(raw, "eventId"))
+
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
         raw = self.raw_of(request)
         payload = load(self._payload_schema, raw, "Tally")
@@ -124,4 +127,4 @@ class TallySource(JsonBody, SourceType):
             typed=typed,
             raw=raw,
         )
-        return Accepted(event, self.dedupe_key(raw, payload["event_id"], request.body))
+        return Accepted(event, self.dedupe_key(raw, self.sender_id(raw, request), request.body))

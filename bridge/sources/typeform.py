@@ -8,7 +8,14 @@ from typing import Any
 from marshmallow import fields as mfields
 
 from bridge.sources.answers import add_answer, add_labelled, make_event
-from bridge.sources.base import Accepted, InboundRequest, SourceType, VerificationFailed
+from bridge.sources.base import (
+    Accepted,
+    InboundRequest,
+    SourceType,
+    VerificationFailed,
+    member,
+    text_id,
+)
 from bridge.sources.options import SignedOptionsSchema
 from bridge.sources.payloads import JsonBody, ObjectList, OpenSchema, Shape, load
 from bridge.sources.verification import (
@@ -80,6 +87,9 @@ class TypeformSource(JsonBody, SourceType):
         presented = [decode_signature(signature, "base64")]
         require_signature(secret_keys(self.options), request.body, presented)
 
+    def sender_id(self, raw: Any, request: InboundRequest) -> str | None:
+        return text_id(member(raw, "event_id"))
+
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
         raw = self.raw_of(request)
         payload = load(self._payload_schema, raw, "Typeform")
@@ -113,4 +123,4 @@ class TypeformSource(JsonBody, SourceType):
             typed=typed,
             raw=raw,
         )
-        return Accepted(event, self.dedupe_key(raw, payload["event_id"], request.body))
+        return Accepted(event, self.dedupe_key(raw, self.sender_id(raw, request), request.body))

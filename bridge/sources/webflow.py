@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from marshmallow import fields as mfields
 
 from bridge.sources.answers import add_labelled, make_event
-from bridge.sources.base import Accepted, InboundRequest, SourceType
+from bridge.sources.base import Accepted, InboundRequest, SourceType, member, text_id
 from bridge.sources.options import SignedOptionsSchema
 from bridge.sources.payloads import JsonBody, OpenSchema, load
 from bridge.sources.verification import (
@@ -85,6 +85,9 @@ class WebflowSource(JsonBody, SourceType):
         presented = [decode_signature(signature, "hex")]
         require_signature(secret_keys(self.options), message, presented)
 
+    def sender_id(self, raw: Any, request: InboundRequest) -> str | None:
+        return text_id(member(raw, "payload", "id"))
+
     def parse(self, request: InboundRequest, now: datetime) -> Accepted:
         raw = self.raw_of(request)
         payload = load(self._payload_schema, raw, "Webflow")
@@ -100,4 +103,4 @@ class WebflowSource(JsonBody, SourceType):
             answers=answers,
             raw=raw,
         )
-        return Accepted(event, self.dedupe_key(raw, submission["id"], request.body))
+        return Accepted(event, self.dedupe_key(raw, self.sender_id(raw, request), request.body))

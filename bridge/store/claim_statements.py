@@ -29,6 +29,8 @@ START_EVENT = (
         events.c.body,
         events.c.headers,
         events.c.content_type,
+        events.c.source,
+        events.c.received_at,
     )
 )
 # The event's delivery rows as the claim found them (none on a first run): what the run
@@ -81,7 +83,8 @@ def claim_with_event_statement(limit: int, max_crashes: int) -> Select[tuple[obj
     """PostgreSQL: the claim, the events' ``processing`` and their delivery rows, one statement.
 
     Each row is the claimed job's (as ``claim_statement`` returns it), then the event's
-    payload, rules digest and request (body, headers, content type) and its delivery rows
+    payload, rules digest and request (body, headers, content type, source, arrival) and its
+    delivery rows
     (JSON, null for none), and ``relaxed`` (``RELAX_COMMIT``).  A job whose
     worker died more than ``max_crashes`` times is claimed but its event left alone: the
     caller buries both.  The CTEs share the statement's snapshot, as the three statements
@@ -105,6 +108,8 @@ def claim_with_event_statement(limit: int, max_crashes: int) -> Select[tuple[obj
             events.c.body,
             events.c.headers,
             events.c.content_type,
+            events.c.source,
+            events.c.received_at,
         )
         .cte("started")
     )
@@ -127,6 +132,8 @@ def claim_with_event_statement(limit: int, max_crashes: int) -> Select[tuple[obj
         started.c.body,
         started.c.headers,
         started.c.content_type,
+        started.c.source,
+        started.c.received_at,
         type_coerce(known, JSON).label("deliveries"),
         RELAX_COMMIT,  # the claim's commit does not wait for the disk (no SET LOCAL sent)
     ).select_from(claimed.outerjoin(started, started.c.id == claimed.c.event_id))

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import JSON, bindparam, func, select, update
 from sqlalchemy.engine import Engine
 
+from bridge.events import Event
 from bridge.store.db import reading
 from bridge.store.queue import Write
 from bridge.store.states import EventState
 from bridge.store.tables import events
 from bridge.store.types import StoredRequest
 
-# The event's state after a run, and (on its first run only) the rules it ran with.
+
+def _kept_unless_given(name: str, column: Any, type_: Any = None) -> Any:
+    """The parameter's value when it is not null, else the column's own."""
+    return func.coalesce(bindparam(name, type_=type_ or column.type), column)
+
+
+# The event's state after a run, and (on its first run only) the rules it ran with; and, when
+# the worker parsed the body (``parsed``), what the parse found.  One statement either way,
+# so that the settlement folds it in (settle_statements) whether or not the run parsed.
 _SET_EVENT = (
     update(events)
     .where(events.c.id == bindparam("p_event_id"))
@@ -25,8 +35,29 @@ _SET_EVENT = (
         rules_digest=func.coalesce(
             events.c.rules_digest, bindparam("p_digest", type_=events.c.rules_digest.type)
         ),
+        kind=_kept_unless_given("p_kind", events.c.kind),
+        external_id=_kept_unless_given("p_external_id", events.c.external_id),
+        email=_kept_unless_given("p_email", events.c.email),
+        # none_as_null: no payload is SQL NULL (kept), not the JSON value null.
+        event=_kept_unless_given("p_event", events.c.event, JSON(none_as_null=True)),
     )
 )
+_UNPARSED: Mapping[str, Any] = {"kind": None, "external_id": None, "email": None, "event": None}
+
+
+def parsed_columns(event: Event) -> dict[str, Any]:
+    """The columns a parse fills: kind, sender's id and email (cut to fit), the event's JSON.
+
+    The email is kept lower-case, for search in the status pages; ``raw`` is not stored in
+    the event's JSON, since the body is stored beside it (``bridge.sources.stored``).
+    """
+    email = (event.fields.get("email") or "").strip().lower() or None
+    return {
+        "kind": event.kind[:120],
+        "external_id": (event.external_id or None) and event.external_id[:255],
+        "email": email[:320] if email else None,
+        "event": event.to_json(with_raw=False),
+    }
 
 
 _PAYLOAD_COLUMNS = (
@@ -39,15 +70,22 @@ _PAYLOAD_COLUMNS = (
 
 
 def event_write(
-    event_id: str, state: EventState, error: str | None, now: datetime, digest: str | None = None
+    event_id: str,
+    state: EventState,
+    error: str | None,
+    now: datetime,
+    digest: str | None = None,
+    parsed: Mapping[str, Any] | None = None,
 ) -> Write:
-    """The event's new state and error, and (on its first run only) the rules it ran with."""
+    """The event's new state and error, (on its first run only) the rules it ran with, and
+    the columns of the worker's parse (``parsed_columns``) when this run parsed the body."""
     params = {
         "p_event_id": event_id,
         "p_state": state,
         "p_error": error,
         "p_now": now,
         "p_digest": digest,
+        **{f"p_{name}": value for name, value in (parsed or _UNPARSED).items()},
     }
     return _SET_EVENT, params
 

@@ -16,12 +16,15 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from bridge.events import Event
 from bridge.store.accept_statements import NOTIFY_CHANNEL, write_accepted
 from bridge.store.db import reading
+from bridge.store.events import parsed_columns
 from bridge.store.states import EventState, JobState
 from bridge.store.tables import dedupe_keys, events, jobs
 from bridge.store.types import new_id
 
 log = logging.getLogger(__name__)
 
+# The kind of an event whose body the worker has not parsed yet (the column is not null).
+UNPARSED_KIND = ""
 # Built once: parameters passed at execute time reuse the compiled statement.
 _INSERT_JOB = insert(jobs)
 
@@ -75,34 +78,76 @@ def accept(
     content_type: str,
     now: datetime,
 ) -> AcceptResult:
-    """Store an accepted delivery with its job, or find the event it duplicates."""
+    """Store a delivery parsed at the door with its job, or find the event it duplicates."""
+    return _accept(
+        engine,
+        event.source,
+        event.source_type,
+        dedupe_key,
+        parsed_columns(event),
+        dict(headers=dict(headers), body=body, content_type=content_type[:255]),
+        now,
+    )
+
+
+def accept_unparsed(
+    engine: Engine,
+    *,
+    source: str,
+    source_type: str,
+    dedupe_key: str,
+    sender_id: str | None,
+    headers: Mapping[str, str],
+    body: bytes,
+    content_type: str,
+    now: datetime,
+) -> AcceptResult:
+    """Store a verified delivery whose body the worker parses, with its job; or its duplicate.
+
+    Until the worker's parse, the event has no kind (``UNPARSED_KIND``), email or payload; its
+    ``external_id`` is the sender's id the door read, which the parse may refine.
+    """
+    return _accept(
+        engine,
+        source,
+        source_type,
+        dedupe_key,
+        dict(kind=UNPARSED_KIND, external_id=sender_id and sender_id[:255], email=None, event=None),
+        dict(headers=dict(headers), body=body, content_type=content_type[:255]),
+        now,
+    )
+
+
+def _accept(
+    engine: Engine,
+    source: str,
+    source_type: str,
+    dedupe_key: str,
+    parsed: Mapping[str, Any],
+    request: Mapping[str, Any],
+    now: datetime,
+) -> AcceptResult:
     key = _bounded_key(dedupe_key)
     event_id = new_id("ev_")
-    email = (event.fields.get("email") or "").strip().lower() or None
     try:
         _write_accepted_retrying_a_dead_connection(
             engine,
-            dict(source=event.source, key=key, event_id=event_id, created_at=now),
+            dict(source=source, key=key, event_id=event_id, created_at=now),
             dict(
                 id=event_id,
-                source=event.source,
-                source_type=event.source_type,
-                kind=event.kind[:120],
-                external_id=(event.external_id or None) and event.external_id[:255],
+                source=source,
+                source_type=source_type,
                 dedupe_key=key,
-                email=email[:320] if email else None,
                 received_at=now,
                 updated_at=now,
                 state=EventState.RECEIVED,
-                content_type=content_type[:255],
-                headers=dict(headers),
-                body=body,
-                event=event.to_json(with_raw=False),  # raw is the body: kept once
+                **parsed,
+                **request,
             ),
             ready_job(event_id, now),
         )
     except IntegrityError:
-        existing = find_duplicate(engine, event.source, key)
+        existing = find_duplicate(engine, source, key)
         if existing is None:
             raise
         return AcceptResult(existing, duplicate=True)

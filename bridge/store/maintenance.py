@@ -67,13 +67,14 @@ def _selected_ids(
 def _refusal(conn: Connection, event_id: str, rules: str) -> tuple[str | None, str | None]:
     """Why this event cannot be replayed now (or None), and the rules digest to pin."""
     row = conn.execute(
-        select(events.c.event, events.c.rules_digest)
+        select(events.c.state, events.c.rules_digest)
         .where(events.c.id == event_id)
         .with_for_update()  # two replays of one event queue one job between them
     ).one_or_none()
     if row is None:
         return NO_SUCH_EVENT, None
-    if row.event is None:
+    # An event not yet parsed (its job died first) is replayed like any: the worker parses it.
+    if row.state == EventState.INVALID:
         return "the delivery could not be parsed, so there is nothing to replay", None
     active = conn.execute(
         select(func.count())

@@ -92,13 +92,17 @@ class ClaimedJob:
     claims: int
     created_at: datetime
     rules_digest: str | None
-    # The event as stored with the job (Event.to_json(with_raw=False)), the rules it first ran
-    # with, and the request it came in (its raw is rebuilt from the body).
+    # The event as stored with the job (Event.to_json(with_raw=False); None until the worker
+    # has parsed it), the rules it first ran with, and the request it came in (its raw is
+    # rebuilt from the body).
     event: dict[str, Any] | None = None
     event_rules_digest: str | None = None
     request: StoredRequest | None = None
     # The event's delivery rows by rule, read in the claim's transaction (None: not read).
     deliveries: Mapping[str, Mapping[str, Any]] | None = None
+    # The source the event came in on, and when: what a parse in the worker needs.
+    source: str | None = None
+    received_at: datetime | None = None
 
 
 _CLAIMED_COLUMNS = ("id", "event_id", "attempts", "claims", "created_at", "rules_digest")
@@ -116,6 +120,8 @@ def _claimed(row: RowMapping) -> ClaimedJob:
         event_rules_digest=row["event_rules_digest"],
         request=StoredRequest.of(row["body"], row["headers"], row["content_type"]),
         deliveries=known,
+        source=row["source"],
+        received_at=row["received_at"],
     )
 
 
@@ -205,7 +211,13 @@ class Queue:
         rows = conn.execute(EVENT_DELIVERIES, {"p_event_id": job.event_id}).mappings()
         known = {found["rule"]: dict(found) for found in rows}
         return replace(
-            job, event=row[0], event_rules_digest=row[1], request=request, deliveries=known
+            job,
+            event=row[0],
+            event_rules_digest=row[1],
+            request=request,
+            deliveries=known,
+            source=row[5],
+            received_at=row[6],
         )
 
     def heartbeat(

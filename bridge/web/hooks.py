@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import IO
 
 from flask import Blueprint, Response, abort, jsonify, request
@@ -19,7 +20,7 @@ from bridge.sources.base import (
     SourceUnavailable,
     VerificationFailed,
 )
-from bridge.store.inbox import accept, store_invalid
+from bridge.store.inbox import AcceptResult, accept, accept_unparsed, store_invalid
 from bridge.web.body_deadline import DEADLINES
 from bridge.web.errors import error_response
 from bridge.web.request_log import note, outcome
@@ -134,28 +135,17 @@ def receive(source_name: str) -> Response:
         # large to carry: refused with the reason, and nothing stored (it is not authentic).
         outcome("webhook refused", reason=str(exc)[:200])
         return error_response(400, str(exc))
+    headers = _stored_headers(inbound.headers, source)
+    content_type = request.content_type or ""
+    if not source.parsed_at_door:
+        return _accept_unparsed(source, inbound, headers, content_type, now)
     try:
         parsed = source.parse(inbound, now)
     except SourceUnavailable as exc:
         outcome("webhook deferred", logging.WARNING, reason=str(exc)[:200])
         return error_response(503, "the bridge cannot process this delivery right now")
     except PayloadInvalid as exc:
-        try:
-            event_id = store_invalid(
-                rt.engine,
-                source=source_name,
-                source_type=source.type_name,
-                headers=_stored_headers(inbound.headers, source),
-                body=body,
-                content_type=request.content_type or "",
-                reason=str(exc),
-                now=now,
-            )
-        except SQLAlchemyError:
-            log.exception("could not store an invalid delivery", extra=context)
-            return error_response(503, "the bridge cannot store deliveries right now")
-        outcome("webhook invalid", event_id=event_id)
-        return error_response(400, str(exc), event=event_id)
+        return _invalid(source, inbound.body, headers, content_type, str(exc), now)
     if isinstance(parsed, Acknowledged):
         outcome("webhook acknowledged", reason=parsed.reason)
         return jsonify(status="acknowledged", reason=parsed.reason)
@@ -164,14 +154,81 @@ def receive(source_name: str) -> Response:
             rt.engine,
             parsed.event,
             parsed.dedupe_key,
-            headers=_stored_headers(inbound.headers, source),
+            headers=headers,
             body=body,
-            content_type=request.content_type or "",
+            content_type=content_type,
             now=now,
         )
     except SQLAlchemyError:
         log.exception("could not store a delivery", extra=context)
         return error_response(503, "the bridge cannot store deliveries right now")
+    return _accepted(result)
+
+
+def _accept_unparsed(
+    source: SourceType,
+    inbound: InboundRequest,
+    headers: Mapping[str, str],
+    content_type: str,
+    now: datetime,
+) -> Response:
+    """Store a verified delivery for the worker to parse: the door only decodes the body.
+
+    A body that does not decode (not JSON, not UTF-8, too deep...) is still refused here,
+    with a 400, and kept as ``invalid``; one that decodes but does not fit the sender's
+    shape becomes ``invalid`` in the worker (decision 2 in docs/architecture.md).
+    """
+    try:
+        identity = source.identify(inbound)
+    except PayloadInvalid as exc:
+        return _invalid(source, inbound.body, headers, content_type, str(exc), now)
+    try:
+        result = accept_unparsed(
+            runtime().engine,
+            source=source.name,
+            source_type=source.type_name,
+            dedupe_key=identity.dedupe_key,
+            sender_id=identity.sender_id,
+            headers=headers,
+            body=inbound.body,
+            content_type=content_type,
+            now=now,
+        )
+    except SQLAlchemyError:
+        log.exception("could not store a delivery", extra={"source": source.name})
+        return error_response(503, "the bridge cannot store deliveries right now")
+    return _accepted(result)
+
+
+def _invalid(
+    source: SourceType,
+    body: bytes,
+    headers: Mapping[str, str],
+    content_type: str,
+    reason: str,
+    now: datetime,
+) -> Response:
+    """An authentic body that cannot be read: kept as an ``invalid`` event, answered 400."""
+    try:
+        event_id = store_invalid(
+            runtime().engine,
+            source=source.name,
+            source_type=source.type_name,
+            headers=headers,
+            body=body,
+            content_type=content_type,
+            reason=reason,
+            now=now,
+        )
+    except SQLAlchemyError:
+        log.exception("could not store an invalid delivery", extra={"source": source.name})
+        return error_response(503, "the bridge cannot store deliveries right now")
+    outcome("webhook invalid", event_id=event_id)
+    return error_response(400, reason, event=event_id)
+
+
+def _accepted(result: AcceptResult) -> Response:
+    """202 with the new event's id, or 200 with the id of the event it repeats."""
     if result.duplicate:
         outcome("webhook duplicate", event_id=result.event_id)
         response = jsonify(event=result.event_id, duplicate=True)
