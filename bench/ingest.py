@@ -40,7 +40,7 @@ def _count(database_url: str, table: Any) -> int:
 
 
 def _start(app: str, kind: str, home: Path, workers: int) -> tuple[Any, Any, str]:
-    """Start ``app`` (bare, bridge or door) on a fresh database; returns (child, db, base)."""
+    """Start ``app`` (bare or bridge) on a fresh database; returns (child, db, base)."""
     if app == "bare":
         db = stack.fresh_database(kind, home, "bare")
         url = db.__enter__()
@@ -50,10 +50,7 @@ def _start(app: str, kind: str, home: Path, workers: int) -> tuple[Any, Any, str
     url = db.__enter__()
     config = stack.bench_config(home, "http://127.0.0.1:9")  # the web process never calls iVvy
     env = stack.bridge_env(url, config)
-    if app == "door":  # the bridge with the planned door (bench/door_app.py)
-        child, base = stack.start_door_web(env, home / "door.log", workers)
-    else:
-        child, base = stack.start_bridge_web(env, home / "web.log", workers)
+    child, base = stack.start_bridge_web(env, home / "web.log", workers)
     return child, (db, url, events), base
 
 
@@ -91,8 +88,6 @@ def saturate(args: argparse.Namespace, root: Path, files: tuple[Path, Path]) -> 
             for key in ("rps", "p50_ms", "p99_ms")
         }
     summary["ratio"] = round(summary["bridge"]["rps"] / summary["bare"]["rps"], 3)
-    if "door" in summary:
-        summary["door_ratio"] = round(summary["door"]["rps"] / summary["bare"]["rps"], 3)
     return summary
 
 
@@ -131,20 +126,13 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=300.0)
     parser.add_argument("--rate-seconds", type=int, default=20)
     parser.add_argument(
-        "--apps",
-        nargs="+",
-        default=["bare", "bridge"],
-        choices=["bare", "bridge", "door"],
-        help="door: the planned door's prototype (bench/door_app.py); bare and bridge always run",
-    )
-    parser.add_argument(
         "--only-rate", action="store_true", help="skip saturation: the fixed-rate part alone"
     )
     parser.add_argument(
         "--max-rps", type=int, default=4000, help="bodies are made for this rate (no reuse)"
     )
     args = parser.parse_args()
-    args.apps = ["bare", "bridge", *[a for a in args.apps if a not in ("bare", "bridge")]]
+    args.apps = ["bare", "bridge"]
     load_at_start = machine.load_average()
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         root = Path(tmp)
@@ -188,8 +176,6 @@ def main() -> None:
             f"{saturation['bridge']['rps']:.0f} req/s, ratio {saturation['ratio']:.3f} "
             f"(target >= {TARGET_RATIO})"
         )
-        if "door_ratio" in saturation:
-            print(f"door {saturation['door']['rps']:.0f} req/s, ratio {saturation['door_ratio']}")
     print(
         f"bridge p99 at {args.rate:.0f} req/s: {rate['bridge']['p99_ms']} ms "
         f"(target < {TARGET_P99_MS}); appended to {path}"

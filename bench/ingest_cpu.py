@@ -1,4 +1,4 @@
-"""CPU per webhook, split between the app and the database server: bare, bridge and door.
+"""CPU per webhook, split between the app and the database server: bare app and bridge.
 
 Every app runs in this process through Flask's test client (no sockets, no gunicorn), on a
 fresh database of the chosen kind, in alternating rounds.  Per request it reports:
@@ -9,11 +9,11 @@ fresh database of the chosen kind, in alternating rounds.  Per request it report
   the checkpointer), so what a request costs the cores it shares with the database;
 - ``total``: the two added.
 
-``door`` is the planned door's prototype (``bench/door_app.py``); ``door-log``, ``door-counters``
-are that door without the request's log line or its ingest counters (``--without``), to size
-each of those.  (``door-ping``, without the pool's pre-ping, is gone with the pre-ping: the pool
-pings only a connection idle longer than ``store.db.IDLE_PING_SECONDS``, which no connection
-is in these loops.)
+``bridge-log``, ``bridge-counters`` are the bridge without the request's log line or its ingest
+counters (``--without``), to size each of those; ``bridge-preping`` is the bridge with the
+pool's old pre-ping switched back on (every checkout pinged), to compare the idle ping within
+one run.  (Until 2026-12-07 these variants were of ``door``, a prototype of the door that
+parses nothing, which the bridge itself now is.)
 
 On a machine where gunicorn, PostgreSQL and the load generator share the cores, a saturated
 rate follows the total CPU per request, so ``bare total ÷ app total`` is the ratio the
@@ -80,7 +80,6 @@ def _apps(
     url = stack.enter_context(bridge_database(kind, tmp))
     config = bench_config(tmp, "http://127.0.0.1:9")
     os.environ.update(bridge_env(url, config, LOG_LEVEL="INFO"))
-    from bench import door_app
     from bench.bare_app import create_app as bare_app
     from bench.bare_app import create_table
     from bridge import create_app
@@ -90,14 +89,13 @@ def _apps(
     apps = {
         "bare": (bare_app(bare_url).test_client(), "/hooks/bare"),
         "bridge": (create_app().test_client(), f"/hooks/{SOURCE}"),
-        "door": (door_app.make().test_client(), f"/hooks/{SOURCE}"),
     }
-    for variant in variants:  # e.g. "door-log-counters": the door without the log line and counters
+    for variant in variants:  # e.g. "bridge-log-counters": without the log line and counters
         if variant == "bridge-preping":
             apps[variant] = (_bridge_with_pre_ping().test_client(), f"/hooks/{SOURCE}")
             continue
         parts = variant.split("-")[1:]
-        apps[variant] = (_door_without(*parts).test_client(), f"/hooks/{SOURCE}")
+        apps[variant] = (_bridge_without(*parts).test_client(), f"/hooks/{SOURCE}")
     return apps
 
 
@@ -114,14 +112,14 @@ def _bridge_with_pre_ping() -> Any:
 _PARTS = {"log": "_log_request", "counters": "count_ingest"}
 
 
-def _door_without(*parts: str) -> Any:
-    """The door without some of: its request log line, its ingest counters.
+def _bridge_without(*parts: str) -> Any:
+    """The bridge without some of: its request log line, its ingest counters.
 
     Not a product: it sizes each part of what the door still spends beyond the bare app.
     """
-    from bench import door_app
+    from bridge import create_app
 
-    app = door_app.make()
+    app = create_app()
     dropped = {_PARTS[p] for p in parts if p in _PARTS}
     app.after_request_funcs[None] = [
         f for f in app.after_request_funcs[None] if getattr(f, "__name__", "") not in dropped
@@ -137,8 +135,8 @@ def main() -> None:
     parser.add_argument(
         "--without",
         nargs="*",
-        default=["door-log", "door-counters", "door-log-counters"],
-        help="door variants: door-PART[-PART...], parts log, counters; or bridge-preping",
+        default=["bridge-log", "bridge-counters", "bridge-log-counters"],
+        help="bridge variants: bridge-PART[-PART...], parts log, counters; or bridge-preping",
     )
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()[0]:.2f}")

@@ -69,7 +69,8 @@ def _stored_bytes(database_url: str) -> str:
             row = conn.execute(text(f"SELECT count(*), {averages} FROM events")).one()
     finally:
         engine.dispose()
-    count, body, event, stored = row[0], float(row[1]), float(row[2]), float(row[3])
+    # An event the worker has not parsed yet has no JSON (NULL): its average is NULL too.
+    count, body, event, stored = row[0], float(row[1]), float(row[2] or 0), float(row[3])
     return (
         f"stored bytes per event row ({count} rows): body {body:.0f}, event {event:.0f}, "
         f"headers {stored:.0f}, total {body + event + stored:.0f}"

@@ -18,7 +18,6 @@ from sqlalchemy.engine import make_url
 
 from bench.signed import SECRET, SOURCE
 from bridge.ivvy.sandbox import SANDBOX_KEY, SANDBOX_SECRET
-from bridge.metrics_dir import use_multiprocess_dir
 from bridge.store.migrate import upgrade
 from tests.support.configs import SYDNEY_HOLIDAYS, write_config
 from tests.support.processes import free_port
@@ -206,17 +205,6 @@ def start_bridge_web(env: Mapping[str, str], log_path: Path, workers: int) -> tu
     port = free_port()
     argv = [sys.executable, "-m", "bridge.cli", "serve", "--host", "127.0.0.1"]
     child = Child([*argv, "--port", str(port), "--workers", str(workers)], env, log_path)
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(url + "/healthz", child)
-    return child, url
-
-
-def start_door_web(env: Mapping[str, str], log_path: Path, workers: int) -> tuple[Child, str]:
-    """The planned door's prototype (``bench/door_app.py``) under ``bridge serve``'s gunicorn."""
-    env = dict(env)
-    use_multiprocess_dir(env, clean=True)
-    port = free_port()
-    child = Child(gunicorn_argv("bench.door_app:app", port, workers), env, log_path)
     url = f"http://127.0.0.1:{port}"
     wait_until_up(url + "/healthz", child)
     return child, url
