@@ -245,6 +245,11 @@ class JobRunner:
         except SourceUnavailable as exc:
             return JobResult("retry", str(exc))
         except PayloadInvalid as exc:
+            # The reason names the fields at fault, never their values.
+            log.warning(
+                "event invalid: its body does not fit its sender's shape",
+                extra={"event_id": job.event_id, "source": job.source, "reason": str(exc)[:200]},
+            )
             write = event_write(job.event_id, EventState.INVALID, str(exc), self.clock())
             return JobResult("done", str(exc), event_state=EventState.INVALID, writes=(write,))
 

@@ -1,8 +1,10 @@
 """What every source type implements, and the request it is handed.
 
-A source type verifies a delivery on its exact bytes, then parses it into an
-:class:`~bridge.events.Event`.  It knows nothing of Flask, the database or iVvy:
-the web layer builds an :class:`InboundRequest` and stores what comes back.
+A source type verifies a delivery on its exact bytes and identifies it (its dedupe key, from
+the decoded body) at the door; the worker then parses the stored delivery into an
+:class:`~bridge.events.Event` (a type with ``parsed_at_door`` parses at the door instead).
+It knows nothing of Flask, the database or iVvy: the web layer builds an
+:class:`InboundRequest` and stores what comes back.
 """
 
 from __future__ import annotations
@@ -128,7 +130,12 @@ class SourceType(ABC):
 
     @abstractmethod
     def parse(self, request: InboundRequest, now: datetime) -> Accepted | Acknowledged:
-        """Turn a verified delivery into an event (or an acknowledgement)."""
+        """Turn a verified delivery into an event (or an acknowledgement).
+
+        Unless the type is ``parsed_at_door``, the worker calls it on the stored request
+        (``bridge.sources.stored``): without the credential headers and the query string,
+        which a parse therefore must not read.
+        """
 
     @classmethod
     @abstractmethod

@@ -1,4 +1,7 @@
-"""``POST /hooks/<source>``: verify on the raw bytes, parse, store with its job, then answer."""
+"""``POST /hooks/<source>``: verify on the raw bytes, decode and key, store with its job, answer.
+
+The worker parses what the door stored; an ``ivvy`` source is parsed here (``parsed_at_door``).
+"""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ process with a real worker against the sandbox iVvy.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ def invalid_count() -> float:
 
 
 def test_a_body_that_does_not_fit_is_accepted_then_made_invalid_by_the_worker(
-    door: Door,
+    door: Door, caplog: pytest.LogCaptureFixture
 ) -> None:
     payload = typeform(answers="not a list of answers: a secret-looking value")
     body = json.dumps(payload).encode()
@@ -58,7 +59,8 @@ def test_a_body_that_does_not_fit_is_accepted_then_made_invalid_by_the_worker(
     )
     before, tasks_before = invalid_count(), len(door.tasks())
 
-    door.run_jobs()
+    with caplog.at_level(logging.WARNING, logger="bridge.delivery.runner"):
+        door.run_jobs()
 
     row, job = door.event(event_id), door.job(event_id)
     assert (row["state"], row["event"], job["state"]) == (EventState.INVALID, None, JobState.DONE)
@@ -67,6 +69,9 @@ def test_a_body_that_does_not_fit_is_accepted_then_made_invalid_by_the_worker(
     assert bytes(row["body"]) == body
     assert len(door.tasks()) == tasks_before
     assert invalid_count() == before + 1
+    (logged,) = [r for r in caplog.records if r.getMessage().startswith("event invalid")]
+    assert (logged.event_id, logged.source) == (event_id, "typeform")  # type: ignore[attr-defined]
+    assert "secret-looking" not in logged.reason  # type: ignore[attr-defined]
     page = door.admin(f"/api/events/{event_id}")
     assert page.status_code == 200 and page.json["state"] == EventState.INVALID, page.text
 
