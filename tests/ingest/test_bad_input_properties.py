@@ -204,7 +204,10 @@ def test_a_deep_object_under_every_key_of_a_typeform_answer(door: Door) -> None:
 
 @pytest.mark.parametrize("kind", SENDERS)
 def test_any_payload_in_the_preview(kind: str, door: Door) -> None:
-    """``/api/preview`` answers what the door would, a 4xx with a reason, never a 5xx."""
+    """``/api/preview`` shows what the parse makes of a payload, or a 4xx with the reason.
+
+    Never a 5xx.
+    """
 
     @given(payload=bent_payloads(kind), as_text=st.booleans())
     @settings(SETTINGS, max_examples=max(1, SETTINGS.max_examples * 2 // 3))
