@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import make_url
 
-from bridge.store.accept_statements import NOTIFY_CHANNEL
 from bridge.store.db import EngineHolder
+from bridge.store.job_notices import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
 

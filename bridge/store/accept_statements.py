@@ -9,10 +9,11 @@ about as much as SQLite's inserts themselves (``bench/profile_ingest.py``; BENCH
   bind processor (so a row is stored exactly as SQLAlchemy would store it), then run
   on the driver's cursor inside the engine's transaction, whose ``BEGIN IMMEDIATE``
   and commit stay the engine's.
-- PostgreSQL: one statement, the three inserts as data-modifying CTEs and
-  ``pg_notify`` as its result, run in autocommit: one round trip where there were
-  six (``BEGIN``, three inserts, the notify, ``COMMIT``).  A statement is atomic on
-  its own; the foreign key from the job to its event is checked at its end.
+- PostgreSQL: one statement, the three inserts as data-modifying CTEs, run in
+  autocommit: one round trip where there were six (``BEGIN``, three inserts, the
+  notify, ``COMMIT``).  A statement is atomic on its own; the foreign key from the job
+  to its event is checked at its end.  The workers hear of the job from a notice sent
+  after the commit, not inside it (``store.job_notices`` says why).
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select
+from sqlalchemy import Select, Table, bindparam, insert, literal, select
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 
+from bridge.store.job_notices import jobs_committed
 from bridge.store.tables import dedupe_keys, events, jobs
-
-NOTIFY_CHANNEL = "bridge_jobs"
 
 KEY_COLUMNS = ("source", "key", "event_id", "created_at")
 EVENT_COLUMNS = (
@@ -94,8 +94,8 @@ def _postgres_statement() -> Select[Any]:
     key = insert(dedupe_keys).values(_prefixed(dedupe_keys, "k_", KEY_COLUMNS)).cte("new_key")
     event = insert(events).values(_prefixed(events, "e_", EVENT_COLUMNS)).cte("new_event")
     job = insert(jobs).values(_prefixed(jobs, "j_", JOB_COLUMNS)).cte("new_job")
-    # Delivered at commit, so a worker never wakes for a job it cannot see yet.
-    return select(func.pg_notify(NOTIFY_CHANNEL, "")).add_cte(key, event, job)
+    # PostgreSQL runs a data-modifying CTE whether or not the query reads it.
+    return select(literal(True)).add_cte(key, event, job)
 
 
 def write_accepted(
@@ -110,6 +110,7 @@ def write_accepted(
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(
                 _postgres_statement(), params
             )
+        jobs_committed(engine)
         return
     inserts = _sqlite_inserts(engine.dialect)
     with engine.begin() as conn:

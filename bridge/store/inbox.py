@@ -14,9 +14,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bridge.events import Event
-from bridge.store.accept_statements import NOTIFY_CHANNEL, write_accepted
+from bridge.store.accept_statements import write_accepted
 from bridge.store.db import reading
 from bridge.store.events import parsed_columns
+from bridge.store.job_notices import NOTIFY_CHANNEL
 from bridge.store.states import EventState, JobState
 from bridge.store.tables import dedupe_keys, events, jobs
 from bridge.store.types import new_id
