@@ -7,6 +7,7 @@ import os
 import sys
 
 from bridge.config import ConfigError, load_config
+from bridge.malloc_arenas import limit_for_exec
 from bridge.metrics_dir import use_multiprocess_dir
 from bridge.settings import Settings
 from bridge.store.diagnose import parse_database_url
@@ -61,5 +62,6 @@ def run(args: argparse.Namespace) -> int:
         "python:bridge.gunicorn_conf",
         "bridge:create_app()",
     ]
+    limit_for_exec(os.environ)  # glibc reads it as gunicorn starts; its workers inherit it
     os.execv(sys.executable, [sys.executable, "-m", "gunicorn", *argv[1:]])  # noqa: S606
     return 0  # not reached

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from bridge.config import ConfigError
 from bridge.logs import configure_logging
+from bridge.malloc_arenas import limit_here
 from bridge.metrics_dir import use_multiprocess_dir
 from bridge.runtime import Runtime
 from bridge.settings import Settings
@@ -41,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the worker until SIGTERM."""
     use_multiprocess_dir(os.environ, clean=False)  # before prometheus_client is imported
+    limit_here()  # before any thread starts
     from bridge.worker import Worker
 
     settings = Settings.from_env()
