@@ -12,8 +12,9 @@ fresh database of the chosen kind, in alternating rounds.  Per request it report
 ``bridge-log``, ``bridge-counters`` are the bridge without the request's log line or its ingest
 counters (``--without``), to size each of those; ``bridge-preping`` is the bridge with the
 pool's old pre-ping switched back on (every checkout pinged), to compare the idle ping within
-one run.  (Until 2026-12-07 these variants were of ``door``, a prototype of the door that
-parses nothing, which the bridge itself now is.)
+one run; ``bridge-notices`` is the bridge without the notices its thread sends the workers
+after each accept (``store.job_notices``), to size those.  (Until 2026-12-07 these variants
+were of ``door``, a prototype of the door that parses nothing, which the bridge itself now is.)
 
 On a machine where gunicorn, PostgreSQL and the load generator share the cores, a saturated
 rate follows the total CPU per request, so ``bare total ÷ app total`` is the ratio the
@@ -63,14 +64,25 @@ def _server_cpu() -> float:
     return total / _TICK
 
 
-def _round(client: Any, path: str, bodies: list[bytes]) -> tuple[float, float]:
-    """(app, server) CPU in ms per request for posting ``bodies``."""
+def _round(
+    client: Any, path: str, bodies: list[bytes], notices: bool = True
+) -> tuple[float, float]:
+    """(app, server) CPU in ms per request for posting ``bodies``; ``notices=False`` sends the
+    workers no notice after each accept (the apps share the module, so it is set per round)."""
+    from bridge.store import accept_statements, job_notices
+
+    accept_statements.jobs_committed = (  # type: ignore[assignment]
+        job_notices.jobs_committed if notices else lambda _engine: None
+    )
     server, app = _server_cpu(), time.process_time()
-    for body in bodies:
-        response = client.post(path, data=body, headers=headers(body))
-        if response.status_code != 202:
-            raise RuntimeError(f"{path}: {response.status_code} {response.get_data()[:200]!r}")
-    app, server = time.process_time() - app, _server_cpu() - server
+    try:
+        for body in bodies:
+            response = client.post(path, data=body, headers=headers(body))
+            if response.status_code != 202:
+                raise RuntimeError(f"{path}: {response.status_code} {response.get_data()[:200]!r}")
+        app, server = time.process_time() - app, _server_cpu() - server
+    finally:
+        accept_statements.jobs_committed = job_notices.jobs_committed
     return app / len(bodies) * 1000, server / len(bodies) * 1000
 
 
@@ -91,8 +103,9 @@ def _apps(
         "bridge": (create_app().test_client(), f"/hooks/{SOURCE}"),
     }
     for variant in variants:  # e.g. "bridge-log-counters": without the log line and counters
-        if variant == "bridge-preping":
-            apps[variant] = (_bridge_with_pre_ping().test_client(), f"/hooks/{SOURCE}")
+        if variant in ("bridge-preping", "bridge-notices"):
+            app = _bridge_with_pre_ping() if variant == "bridge-preping" else create_app()
+            apps[variant] = (app.test_client(), f"/hooks/{SOURCE}")
             continue
         parts = variant.split("-")[1:]
         apps[variant] = (_bridge_without(*parts).test_client(), f"/hooks/{SOURCE}")
@@ -136,7 +149,8 @@ def main() -> None:
         "--without",
         nargs="*",
         default=["bridge-log", "bridge-counters", "bridge-log-counters"],
-        help="bridge variants: bridge-PART[-PART...], parts log, counters; or bridge-preping",
+        help="bridge variants: bridge-PART[-PART...], parts log, counters; bridge-preping; "
+        "bridge-notices",
     )
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()[0]:.2f}")
@@ -148,7 +162,7 @@ def main() -> None:
         for r in range(args.rounds):
             for name, (client, path) in apps.items():
                 bodies = [body_for(f"{name}-{r}", n) for n in range(args.requests)]
-                seen[name].append(_round(client, path, bodies))
+                seen[name].append(_round(client, path, bodies, name != "bridge-notices"))
     print(f"load after: {os.getloadavg()[0]:.2f}")
     median: Callable[[list[float]], float] = statistics.median
     totals = {name: median([a + s for a, s in rounds]) for name, rounds in seen.items()}
