@@ -4,8 +4,8 @@ glibc gives each thread that allocates while another holds an arena an arena of 
 own, up to eight per core, and an arena keeps the memory its thread freed for later.
 The bridge's processes are threaded (gunicorn's ``gthread`` workers, 16 threads each;
 the worker's job, heartbeat and wake-up threads), so after a busy spell each held
-several arenas' worth of freed memory.  Two arenas cost the whole default deployment
-2.3-3.1 MiB less PSS after 10,000 events on SQLite (BENCHMARKS.md, "Memory"); one arena
+several arenas' worth of freed memory.  With two, the whole default deployment holds
+about 2 MiB less PSS after 10,000 events on SQLite (BENCHMARKS.md, "Memory"); one arena
 saved no more.  ``MALLOC_ARENA_MAX`` set by the operator wins: glibc reads it when a
 process starts, and these functions then leave it alone.
 """

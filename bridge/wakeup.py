@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import make_url
 
-from bridge.store.db import EngineHolder
+from bridge.store.db import EngineHolder, libpq_conninfo
 from bridge.store.job_notices import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def start_listener(
 def _listen(url: str, wake: Callable[[], None], stopping: threading.Event) -> None:
     import psycopg
 
-    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conninfo = libpq_conninfo(url)
     backoff = 0.5
     while not stopping.is_set():
         try:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Label, create_engine, event, literal_column
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.pool import NullPool
 
@@ -41,8 +41,8 @@ RELAXED_BY_STATEMENT = "bridge_relaxed_by_statement"
 # PostgreSQL reads the setting when the transaction commits, so setting it in the middle is
 # as good as at the start; a statement that returns no row never evaluates it, and its
 # transaction stays durable, which is safe (such a claim or settlement wrote nothing).
-_SET_LOCAL_OFF = "set_config('synchronous_commit', 'off', true)"  # true: local
-RELAX_COMMIT: Label[Any] = literal_column(_SET_LOCAL_OFF).label("relaxed")
+SET_LOCAL_OFF = "set_config('synchronous_commit', 'off', true)"  # true: local
+RELAX_COMMIT: Label[Any] = literal_column(SET_LOCAL_OFF).label("relaxed")
 # Execution option: True marks a transaction that only reads.  On SQLite it opens with a
 # plain (deferred) BEGIN instead of BEGIN IMMEDIATE: in WAL mode it reads a snapshot and takes
 # no lock, so a slow read does not keep webhooks from committing.  A write in it would fail
@@ -321,3 +321,8 @@ class EngineHolder:
             if self._engine is not None and self._pid == os.getpid():
                 self._engine.dispose()
             self._engine = None
+
+
+def libpq_conninfo(url: str | URL) -> str:
+    """A PostgreSQL URL as psycopg itself takes it: no SQLAlchemy driver name, password kept."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

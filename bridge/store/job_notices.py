@@ -28,6 +28,8 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from bridge.store.db import SET_LOCAL_OFF, libpq_conninfo
+
 log = logging.getLogger(__name__)
 
 NOTIFY_CHANNEL = "bridge_jobs"
@@ -38,8 +40,8 @@ WINDOW_SECONDS = 0.01
 # next accept starts another.
 IDLE_SECONDS = 60.0
 
-# ``set_config(..., true)``: for this transaction only (store.db.RELAX_COMMIT says more).
-_NOTICE = f"SELECT set_config('synchronous_commit', 'off', true), pg_notify('{NOTIFY_CHANNEL}', '')"
+# Relaxed for this transaction only (store.db.RELAX_COMMIT says more).
+_NOTICE = f"SELECT {SET_LOCAL_OFF}, pg_notify('{NOTIFY_CHANNEL}', '')"
 
 
 class JobNotices:
@@ -117,8 +119,7 @@ def notices_for(engine: Engine) -> JobNotices:
     with _registry_lock:
         notices = _by_engine.get(engine)
         if notices is None:
-            url = engine.url.set(drivername="postgresql")
-            notices = _by_engine[engine] = JobNotices(url.render_as_string(hide_password=False))
+            notices = _by_engine[engine] = JobNotices(libpq_conninfo(engine.url))
         return notices
 
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.engine import Engine, make_url
 
 from bridge.events import Event
-from bridge.store.db import build_engine
+from bridge.store.db import build_engine, libpq_conninfo
 from bridge.store.inbox import accept
 from bridge.store.job_notices import NOTIFY_CHANNEL, JobNotices, notices_for
 
@@ -30,7 +30,7 @@ def engine(postgres_url: str) -> Iterator[Engine]:
 
 def conninfo(url: str, **parts: str) -> str:
     """The URL as libpq takes it (no SQLAlchemy driver name), with ``parts`` changed."""
-    return make_url(url).set(drivername="postgresql", **parts).render_as_string(False)
+    return libpq_conninfo(make_url(url).set(**parts))
 
 
 @pytest.fixture
