@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.logs import JsonFormatter, Redactor
+from bridge.logs import EMAIL, PHONE, SIGNATURE, JsonFormatter, Redactor, _phone_like
 
 SECRET = "hunter2-secret-value"
 FORMATTER = JsonFormatter(Redactor([SECRET]))
@@ -103,3 +103,61 @@ def test_ids_times_and_addresses_are_left_alone(
 def test_a_record_that_breaks_no_line_before_encoding_never_breaks_one_after() -> None:
     """The case the issue found: the phone pattern ran on the encoded line."""
     assert json.loads(line_for("claimed", {"job": 1234567}))["job"] == 1234567
+
+
+def redacted_the_long_way(text: str) -> str:
+    """What Redactor gave before its quick check: the three patterns always applied."""
+    text = text.replace(SECRET, "[secret]")
+    text = SIGNATURE.sub(lambda m: m.group(1) + "[redacted]", text)
+    text = EMAIL.sub("[email]", text)
+    return PHONE.sub(_phone_like, text)
+
+
+# Text built from the pieces the patterns look for, so that near-misses are common:
+# digit runs around the 7-digit edge, separators, prefixes in any case, an @.
+PIECES = st.lists(
+    st.sampled_from(
+        [
+            *("0", "4", "9", "12", "123", "1234", " ", "-", "(", ")", "+", ".", ":", "/", "_"),
+            *("a", "Z", "@", "x.io", "sha256=", "SHA1=", "v1,", "v1=", "IWS k:", "whsec_"),
+            *("Signature: ", "abcdefgh12345678", "2026-12-07", "ev_", "\n", "é"),
+        ]
+    ),
+    max_size=16,
+).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=PIECES | TEXT)
+def test_the_quick_check_never_skips_a_change(text: str) -> None:
+    # Redactor skips the three patterns when a single search finds nothing they could
+    # change; the result must be what applying all three gives.
+    assert Redactor([SECRET])(text) == redacted_the_long_way(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "+1234567",  # seven digits: the shortest number _phone_like replaces
+        "0400987654",
+        "+61 400 987 654",
+        "(02) 9999 1234",
+        "12-34-567",
+        "a@b.co",
+        "sha256=abcdefgh12345678",
+        "signature=abcdefgh12345678",
+        "iws key:abcdefgh12345678",
+        "WHSEC_abcdefgh12345678",
+    ],
+)
+def test_the_quick_check_catches_each_kind_at_its_edge(text: str) -> None:
+    assert Redactor([SECRET])(text) == redacted_the_long_way(text) != text
+
+
+def test_key_redaction_is_remembered_and_bounded() -> None:
+    redactor = Redactor([SECRET])
+    assert redactor.key("caller_phone") == ("caller_phone", True)
+    assert redactor.key("event_id") == ("event_id", False)
+    for n in range(3000):  # keys from data must not grow the cache without end
+        redactor.key(f"k{n}")
+    assert len(redactor._keys) <= 1024
