@@ -15,9 +15,16 @@ import argparse
 import importlib.util
 import logging
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 from types import ModuleType
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import machine
 
 SECRETS = [
     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
@@ -69,6 +76,13 @@ def main() -> None:
     args = parser.parse_args()
     here = Path(__file__).resolve().parent.parent
     modules = {"base": _load(args.base, "logs_base"), "this": _load(here, "logs_this")}
+    base_commit = subprocess.run(
+        ["git", "-C", str(args.base), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    result: dict[str, Any] = {"base": base_commit, "lines": args.lines}
     for label, fields in (("accepted", ACCEPTED), ("with email and phone", PERSONAL)):
         record = _record(fields)
         seen: dict[str, list[float]] = {name: [] for name in modules}
@@ -76,11 +90,13 @@ def main() -> None:
             for name, module in modules.items():
                 seen[name].append(_us_per_line(module, record, args.lines))
         base, this = (statistics.median(seen[n]) for n in ("base", "this"))
+        result[label] = {"us_per_line": seen, "this_over_base": round(this / base, 3)}
         rounds = {n: " ".join(f"{v:.1f}" for v in seen[n]) for n in seen}
         print(
             f"{label}: base {base:.1f} us ({rounds['base']}), this {this:.1f} us "
             f"({rounds['this']}), this / base {this / base:.2f}"
         )
+    print(f"appended to {machine.record('log_line', result)}")
 
 
 if __name__ == "__main__":
