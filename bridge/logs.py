@@ -147,8 +147,8 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> Redac
     redactor = Redactor(secrets)
     # The JSON line carries neither the caller's file and line nor thread names, so records
     # need not collect them (the logging HOWTO's "Optimization" section names these switches);
-    # finding the caller walks the stack on every record.  The process id stays: gunicorn's
-    # own log lines, which share the root logger's records, print it.
+    # finding the caller walks the stack on every record.  The switches hold for every logger
+    # in the process, so the process id stays: gunicorn's own log format prints it.
     logging._srcfile = None
     logging.logThreads = logging.logMultiprocessing = False
     if sys.version_info >= (3, 12):
