@@ -85,9 +85,38 @@ def distinct_mib(pids: list[int]) -> float | None:
     return round(len(frames) * PAGE / 2**20, 1)
 
 
+def _mapping_class(path: str) -> str:
+    """What a mapping of ``/proc/<pid>/smaps`` holds, by the file behind it (none: anonymous)."""
+    if not path.startswith("/"):
+        return "anonymous"  # the heap, thread stacks, Python's and glibc's arenas
+    if "/psycopg" in path:
+        return "psycopg"  # psycopg_binary's extension and the libpq, libssl... it bundles
+    if "site-packages" in path:
+        return "other venv files"
+    if "libpython" in path or "/bin/python" in path or "/lib/python3" in path:
+        return "python"
+    return "system files"
+
+
+def by_mapping(pid: int) -> dict[str, float]:
+    """The process's PSS in MiB by what its mappings hold (``_mapping_class``)."""
+    kib: dict[str, int] = {}
+    kind = "anonymous"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        first = line.split(maxsplit=5)
+        if "-" in first[0] and not first[0].endswith(":"):  # a mapping's header line
+            kind = _mapping_class(first[5] if len(first) > 5 else "")
+        elif first[0] == "Pss:":
+            kib[kind] = kib.get(kind, 0) + int(first[1])
+    return {name: round(value / 1024, 1) for name, value in sorted(kib.items())}
+
+
 def group(named: dict[str, list[int]]) -> dict[str, object]:
     """PSS of every process by role, their sum, and the group's distinct pages."""
-    processes = {role: [dict(rollup(pid), pid=pid) for pid in pids] for role, pids in named.items()}
+    processes = {
+        role: [dict(rollup(pid), pid=pid, by_mapping=by_mapping(pid)) for pid in pids]
+        for role, pids in named.items()
+    }
     every = [entry for entries in processes.values() for entry in entries]
     total = {
         name: round(sum(float(entry.get(name, 0.0)) for entry in every), 1)

@@ -155,6 +155,18 @@ def _line(label: str, state: str, snapshot: dict[str, Any]) -> str:
     )
 
 
+def _mapping_line(snapshot: dict[str, Any]) -> str:
+    """Each role's PSS (its processes together) by what the mappings hold."""
+    parts = []
+    for role, entries in snapshot["processes"].items():
+        classes: dict[str, float] = {}
+        for entry in entries:
+            for name, mib in entry["by_mapping"].items():
+                classes[name] = classes.get(name, 0.0) + mib
+        parts.append(f"{role}: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(classes.items())))
+    return "            by mapping: " + " | ".join(parts)
+
+
 def main() -> None:
     """Run the PSS benchmark and append its result to bench/results/pss.jsonl."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -165,6 +177,11 @@ def main() -> None:
     parser.add_argument("--no-current", action="store_true", help="only the --variant ones")
     parser.add_argument("--n8n", type=Path, help="a folder where `npm install n8n` ran")
     parser.add_argument("--n8n-settle", type=float, default=30.0)
+    parser.add_argument(
+        "--by-mapping",
+        action="store_true",
+        help="also print each role's PSS by what its mappings hold (always recorded)",
+    )
     args = parser.parse_args()
     for name in NOT_DEFAULT:
         os.environ.pop(name, None)
@@ -185,6 +202,8 @@ def main() -> None:
                     runs[label].append(result)
                     for state, snapshot in result.items():
                         print(_line(label, state, snapshot), flush=True)
+                        if args.by_mapping:
+                            print(_mapping_line(snapshot), flush=True)
                 if args.n8n:
                     home = root / f"n8n-{number}"
                     home.mkdir()
