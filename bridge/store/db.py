@@ -6,6 +6,7 @@ across a fork: gunicorn workers and worker processes each open their own.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sqlite3
 import threading
@@ -19,6 +20,20 @@ from sqlalchemy import Label, create_engine, event, literal_column
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.schema import Table
+
+
+def insert_or_nothing(table: Table, dialect: str) -> Insert:
+    """``INSERT ... ON CONFLICT DO NOTHING`` into ``table``, built by ``dialect``'s own module.
+
+    The module ("sqlite" or "postgresql") is imported by name when first asked for, so a
+    process on SQLite never loads SQLAlchemy's PostgreSQL dialect: 2.3 MiB of memory in each
+    process that would (BENCHMARKS.md, Memory).  Callers cache what this returns.
+    """
+    module = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
+    statement: Insert = module.insert(table).on_conflict_do_nothing()
+    return statement
 
 
 def normalise_url(url: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,10 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.dml import Insert
 
-from bridge.store.db import reading, transaction
+from bridge.store.db import insert_or_nothing, reading, transaction
 from bridge.store.queue import Lease, Write
 from bridge.store.states import DeliveryState
 from bridge.store.tables import deliveries
@@ -23,13 +24,14 @@ _SELECT = select(deliveries).where(
     deliveries.c.event_id == bindparam("p_event_id"), deliveries.c.rule == bindparam("p_rule")
 )
 _UPDATE = update(deliveries).where(deliveries.c.id == bindparam("p_id"))
+
+
 # A second run of the same event inserting the same (event, rule) finds its row
 # taken: ON CONFLICT DO NOTHING returns no id, instead of an error that would need
 # a savepoint around the insert.
-_INSERT = {
-    "sqlite": sqlite.insert(deliveries).on_conflict_do_nothing().returning(deliveries.c.id),
-    "postgresql": postgresql.insert(deliveries).on_conflict_do_nothing().returning(deliveries.c.id),
-}
+@functools.cache
+def _insert(dialect: str) -> Insert:
+    return insert_or_nothing(deliveries, dialect).returning(deliveries.c.id)
 
 
 def marker_for(event_id: str, rule: str) -> str:
@@ -171,7 +173,7 @@ class DeliveryStore:
             "updated_at": now,
             **values,
         }
-        inserted = conn.execute(_INSERT[conn.dialect.name], row).scalar_one_or_none()
+        inserted = conn.execute(_insert(conn.dialect.name), row).scalar_one_or_none()
         if inserted is None:
             raise DeliveryConflict(f"another run is delivering rule {record.rule} of this event")
         return int(inserted)

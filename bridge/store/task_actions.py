@@ -10,6 +10,7 @@ Two things live here (tables in ``tables.py``, migration 0005):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,10 +18,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from bridge.store.db import reading, transaction
+from bridge.store.db import insert_or_nothing, reading, transaction
 from bridge.store.queue import Lease
 from bridge.store.states import ActionState, DeliveryState
 from bridge.store.tables import deliveries, events, task_actions
@@ -31,10 +31,7 @@ TASK_GONE = -1
 CLOSED = (int(TaskStatus.CANCELLED), int(TaskStatus.COMPLETED), TASK_GONE)
 _KEY_LENGTH = 255
 _UPDATE_ACTION = update(task_actions).where(task_actions.c.id == bindparam("p_id"))
-_INSERT_ACTION = {
-    "sqlite": sqlite.insert(task_actions).on_conflict_do_nothing(),
-    "postgresql": postgresql.insert(task_actions).on_conflict_do_nothing(),
-}
+_insert_action = functools.cache(functools.partial(insert_or_nothing, task_actions))
 
 
 def stored_key(key: str) -> str:
@@ -219,7 +216,7 @@ class ActionStore:
                     "updated_at": now,
                     **values,
                 }
-                conn.execute(_INSERT_ACTION[conn.dialect.name], row)
+                conn.execute(_insert_action(conn.dialect.name), row)
                 record.id = conn.execute(
                     select(task_actions.c.id).where(
                         task_actions.c.event_id == record.event_id,

@@ -9,23 +9,20 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from bridge.store.db import transaction
+from bridge.store.db import insert_or_nothing, transaction
 from bridge.store.deliveries import DeliveryRecord, DeliveryStore
 from bridge.store.queue import Lease
 from bridge.store.states import DeliveryState
 from bridge.store.tables import deliveries, events, task_keys
 from bridge.store.task_actions import is_open, stored_key
 
-_INSERT_KEY = {
-    "sqlite": sqlite.insert(task_keys).on_conflict_do_nothing(),
-    "postgresql": postgresql.insert(task_keys).on_conflict_do_nothing(),
-}
+_insert_key = functools.cache(functools.partial(insert_or_nothing, task_keys))
 
 
 def claim_open_task(
@@ -52,7 +49,7 @@ def claim_open_task(
         if lease is not None:
             lease.renew(conn, now)
         conn.execute(
-            _INSERT_KEY[conn.dialect.name],
+            _insert_key(conn.dialect.name),
             {"rule": record.rule, "key": stored, "delivery_id": None, "updated_at": now},
         )
         holder = conn.execute(

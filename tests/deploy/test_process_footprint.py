@@ -1,5 +1,6 @@
 """What the long-running processes hold: no Alembic in the web, no Flask, Alembic,
-cryptography or werkzeug in the worker, and building the app opens no database engine.
+cryptography or werkzeug in the worker, no PostgreSQL dialect on SQLite, and building the app
+opens no database engine.
 
 The first two are memory a web or worker process would hold for nothing (the deployment's
 PSS, BENCHMARKS.md "Memory"); the third keeps preloading possible: an engine made in the
@@ -61,6 +62,22 @@ def test_bridge_worker_loads_neither_cryptography_nor_werkzeug() -> None:
     )
     probe = ["cryptography", "werkzeug", "requests", "bridge.sources.sns"]
     assert _loaded(code, probe) == ["requests", "bridge.sources.sns"]
+
+
+def test_a_sqlite_deployment_never_loads_the_postgresql_dialect() -> None:
+    # 4.5 MiB of a SQLite deployment's PSS (BENCHMARKS.md, Memory): no module the web or the
+    # worker imports may name a PostgreSQL-only keyword, and the ON CONFLICT inserts are
+    # built by the dialect in use only.
+    code = (
+        "import bridge.cli, bridge.worker, bridge.delivery.runner, bridge.sources.stored\n"
+        "import bridge.web.health, bridge.web.api, bridge.web.hooks, bridge.web.ui\n"
+        "from bridge.store import deliveries, task_actions, task_locks\n"
+        "deliveries._insert('sqlite'); task_actions._insert_action('sqlite')\n"
+        "task_locks._insert_key('sqlite')\n"
+        "bridge.cli.build_parser('worker'); bridge.cli.build_parser('serve')"
+    )
+    probe = ["sqlalchemy.dialects.postgresql", "sqlalchemy.dialects.sqlite"]
+    assert _loaded(code, probe) == ["sqlalchemy.dialects.sqlite"]
 
 
 def _commands(parser: argparse.ArgumentParser) -> set[str]:
