@@ -110,8 +110,8 @@ jobs = Table(
     # The next two indexes are partial, on both databases: their migrations (0002, 0006)
     # create them WHERE the predicate in PARTIAL_INDEX_WHERE holds.  The predicate is not
     # declared here: its keywords (postgresql_where, sqlite_where) make SQLAlchemy load
-    # that database's whole dialect to check them, and the PostgreSQL one alone is
-    # 4.5 MiB of a SQLite deployment's memory (BENCHMARKS.md, Memory).  Nothing at run
+    # that database's whole dialect to check them, and loading the PostgreSQL one cost a
+    # SQLite deployment about 4.5 MiB of PSS (BENCHMARKS.md, Memory).  Nothing at run
     # time builds indexes from this table; tests/store/test_migrations.py checks that the
     # migrated ones are partial.
     # Only jobs not yet finished, in run_at order: a claim reads the first unlocked one
