@@ -15,7 +15,6 @@ import argparse
 import importlib.util
 import logging
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -76,13 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     here = Path(__file__).resolve().parent.parent
     modules = {"base": _load(args.base, "logs_base"), "this": _load(here, "logs_this")}
-    base_commit = subprocess.run(
-        ["git", "-C", str(args.base), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    result: dict[str, Any] = {"base": base_commit, "lines": args.lines}
+    result: dict[str, Any] = {"base": machine.commit_of(args.base), "lines": args.lines}
     for label, fields in (("accepted", ACCEPTED), ("with email and phone", PERSONAL)):
         record = _record(fields)
         seen: dict[str, list[float]] = {name: [] for name in modules}

@@ -38,18 +38,17 @@ def _memory_gib() -> float:
     return 0.0
 
 
-def _git_commit() -> str:
-    if os.environ.get("BENCH_COMMIT"):
-        return os.environ["BENCH_COMMIT"]
+def commit_of(checkout: Path = REPO) -> str:
+    """The short commit ``checkout`` has out, marked if its ``bridge/`` has uncommitted changes."""
     try:
         out = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
             capture_output=True,
             text=True,
             check=True,
         )
         dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--", "bridge"],
+            ["git", "-C", str(checkout), "status", "--porcelain", "--", "bridge"],
             capture_output=True,
             text=True,
             check=True,
@@ -57,6 +56,10 @@ def _git_commit() -> str:
         return out.stdout.strip() + ("+uncommitted bridge/ changes" if dirty.stdout.strip() else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def _git_commit() -> str:
+    return os.environ.get("BENCH_COMMIT") or commit_of(REPO)
 
 
 def fsync_ms(directory: Path, count: int = 200) -> dict[str, float]:

@@ -61,13 +61,6 @@ def _head(checkout: Path) -> str:
     return out.stdout.strip()
 
 
-def _commit(checkout: Path) -> str:
-    out = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=checkout, capture_output=True, text=True
-    )
-    return out.stdout.strip()
-
-
 def grow_once(root: Path, base: Path, events: int, days: float) -> tuple[Path, dict[str, Any]]:
     """One SQLite history (``bench/history.py``) at the newest migration both checkouts know."""
     templates = history.templates_in(root)
@@ -105,7 +98,7 @@ def record(
         "uptime_at_start": start_uptime,
         "uptime_at_end": uptime(),
         "base": str(sides["base"]),
-        "base_commit": _commit(sides["base"]),
+        "base_commit": machine.commit_of(sides["base"]),
         "settings": {key: str(value) for key, value in vars(args).items()},
         "history": seeded,
         "runs": runs,

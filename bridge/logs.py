@@ -50,6 +50,13 @@ def _phone_like(match: re.Match[str]) -> str:
     return "[phone]" if text.startswith("0") and 9 <= digits <= 11 else text
 
 
+def redact_patterns(text: str) -> str:
+    """``text`` with every signature, email and phone number the patterns find replaced."""
+    text = SIGNATURE.sub(lambda m: m.group(1) + "[redacted]", text)
+    text = EMAIL.sub("[email]", text)
+    return PHONE.sub(_phone_like, text)
+
+
 class Redactor:
     """Removes known secret values, emails, phone numbers and signatures from text."""
 
@@ -64,10 +71,8 @@ class Redactor:
         for secret in self.secrets:
             text = text.replace(secret, "[secret]")
         if _MAY_CHANGE.search(text) is None:
-            return text
-        text = SIGNATURE.sub(lambda m: m.group(1) + "[redacted]", text)
-        text = EMAIL.sub("[email]", text)
-        return PHONE.sub(_phone_like, text)
+            return text  # nothing redact_patterns() could change: skip its three passes
+        return redact_patterns(text)
 
     def value(self, value: Any, key: str = "") -> Any:
         """A log value with every string inside it redacted; its JSON shape is unchanged.
