@@ -38,6 +38,8 @@ import gc
 import os
 import sys
 
+from bridge.settings import web_threads
+
 # The app logs each request itself, as JSON; gunicorn's own errors go to stderr.
 accesslog = None
 errorlog = "-"
@@ -49,7 +51,7 @@ preload_app = True
 worker_class = os.environ.get("WEB_WORKER_CLASS") or "gthread"
 # gunicorn quietly swaps a ``sync`` worker given more than one thread for ``gthread``,
 # so ``sync`` must come with one thread to be sync at all.
-threads = 1 if worker_class == "sync" else int(os.environ.get("WEB_THREADS") or 16)
+threads = 1 if worker_class == "sync" else web_threads()
 
 
 def pre_fork(_server: object, _worker: object) -> None:

@@ -37,10 +37,13 @@ class Runtime:
         )
 
     @classmethod
-    def from_env(cls, settings: Settings | None = None) -> Runtime:
+    def from_env(cls, settings: Settings | None = None, *, pool_size: int | None = None) -> Runtime:
         """Settings from the environment, config from ``BRIDGE_CONFIG``; fails fast when invalid."""
         settings = settings or Settings.from_env()
-        return cls(settings=settings, config=load_config(settings.config_path))
+        config = load_config(settings.config_path)
+        if pool_size is None:
+            return cls(settings=settings, config=config)
+        return cls(settings=settings, config=config, pool_size=pool_size)
 
     @property
     def engine(self) -> Engine:

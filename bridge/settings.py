@@ -20,6 +20,10 @@ def config_path(explicit: str | None = None, env: Mapping[str, str] | None = Non
 
 CONFIG_HELP = "the config file (default $BRIDGE_CONFIG, else ./bridge.yaml)"
 
+# Requests each web process serves at once: gunicorn's ``gthread`` threads
+# (bridge/gunicorn_conf.py), and the PostgreSQL connections its pool keeps (bridge/__init__.py).
+DEFAULT_WEB_THREADS = 16
+
 
 class SettingsError(ValueError):
     """An environment variable has a value the bridge cannot use."""
@@ -33,6 +37,14 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number") from None
+
+
+def web_threads(env: Mapping[str, str] | None = None) -> int:
+    """``WEB_THREADS``, else 16: read here for gunicorn's config and the web app alike."""
+    threads = _int(os.environ if env is None else env, "WEB_THREADS", DEFAULT_WEB_THREADS)
+    if threads < 1:
+        raise SettingsError("WEB_THREADS must be 1 or more")
+    return threads
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,8 @@ class Settings:
     body_read_seconds: int = 10
     # Seconds a database statement may wait for a lock (or run) before it fails.
     db_timeout: int = 10
+    # Requests each web process serves at once (see DEFAULT_WEB_THREADS).
+    web_threads: int = DEFAULT_WEB_THREADS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -66,4 +80,5 @@ class Settings:
             web_timeout=_int(env, "BRIDGE_WEB_TIMEOUT", 30),
             body_read_seconds=_int(env, "BRIDGE_BODY_READ_SECONDS", 10),
             db_timeout=_int(env, "BRIDGE_DB_TIMEOUT", 10),
+            web_threads=web_threads(env),
         )
