@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bench import load, machine, signed, stack
 from bench.bare_app import rows as bare_rows
@@ -35,6 +35,21 @@ def _count(database_url: str, table: Any) -> int:
     try:
         with engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def sessions(database_url: str) -> int:
+    """PostgreSQL: connections ever opened on the database, as ``pg_stat_database`` counts them.
+
+    A connection that closes always reports itself; one still open may not have yet.
+    """
+    engine = build_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+            query = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+            return int(conn.execute(text(query)).scalar_one())
     finally:
         engine.dispose()
 
@@ -67,15 +82,21 @@ def saturate(args: argparse.Namespace, root: Path, files: tuple[Path, Path]) -> 
                 hook = f"{base}/hooks/{signed.SOURCE}"
                 load.run_wrk(hook, warm, seconds=3, connections=args.connections)
                 before = _count(url, table)
+                postgres = args.db == "postgres"
+                sessions_before = sessions(url) if postgres else 0
                 result = load.run_wrk(
                     hook, measured, seconds=args.seconds, connections=args.connections
                 )
                 result["stored"] = _count(url, table) - before
+                opened = ""
+                if postgres:  # a pool smaller than the threads opened hundreds
+                    result["connections_opened"] = sessions(url) - sessions_before
+                    opened = f"  connections opened {result['connections_opened']}"
                 runs[app].append(result)
                 print(
                     f"round {number + 1} {app:6}: {result['rps']:8.1f} req/s  "
                     f"p50 {result['p50_ms']:.1f} ms  p99 {result['p99_ms']:.1f} ms  "
-                    f"statuses {result['statuses']}  errors {result['errors']}",
+                    f"statuses {result['statuses']}  errors {result['errors']}{opened}",
                     flush=True,
                 )
             finally:
