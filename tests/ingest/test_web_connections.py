@@ -19,14 +19,13 @@ import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
 
-from bridge.ivvy.sandbox import SandboxServer
+from bridge.ivvy.sandbox import SANDBOX_KEY, SANDBOX_SECRET, SandboxServer
 from bridge.store.db import normalise_url
 from bridge.store.migrate import upgrade
 from tests.ingest.conftest import bridges
-from tests.support.configs import TOKEN
+from tests.support.configs import TOKEN, write_config
 from tests.support.databases import fresh_postgres_database
-
-pytestmark = pytest.mark.postgres
+from tests.support.processes import BridgeProcess, free_port, wait_until_up
 
 THREADS = 8
 SENDERS = 16
@@ -51,6 +50,7 @@ def sessions_opened(conn: Connection) -> int:
     return int(count)
 
 
+@pytest.mark.postgres
 def test_a_web_process_under_load_keeps_one_connection_per_thread(
     tmp_path: Path, sandbox: SandboxServer, postgres_url: str
 ) -> None:
@@ -89,3 +89,28 @@ def test_a_web_process_under_load_keeps_one_connection_per_thread(
     assert statuses == [202] * (SENDERS * EACH)
     # At most one for each thread, and the job notices' connection of its own.
     assert opened <= THREADS + 1, f"{opened} connections opened for {SENDERS * EACH} webhooks"
+
+
+def test_serve_threads_reaches_gunicorn_and_the_app_as_one_number(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    # gunicorn's config and create_app's pool both read WEB_THREADS, so --threads sets it
+    # for the process that becomes gunicorn (bridge serve execs it) rather than passing
+    # gunicorn a flag of its own that the app would not see.
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bridge.sqlite'}",
+        "BRIDGE_CONFIG": str(write_config(tmp_path, ivvy_url=sandbox.url)),
+        "IVVY_API_KEY": SANDBOX_KEY,
+        "IVVY_API_SECRET": SANDBOX_SECRET,
+        "WEBSITE_TOKEN": TOKEN,
+    }
+    port = free_port()
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    process = BridgeProcess([*args, "--threads", "3"], env, tmp_path / "web.log")
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+        environ = Path(f"/proc/{process.process.pid}/environ").read_bytes().split(b"\0")
+    finally:
+        process.stop()
+    # Only this variable: the rest of a process's environment is not for a test's output.
+    assert [entry for entry in environ if entry.startswith(b"WEB_THREADS=")] == [b"WEB_THREADS=3"]
