@@ -14,7 +14,6 @@ from flask import Flask, Response, jsonify, request
 from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, Table, insert
 from sqlalchemy.engine import Engine
 
-from bridge.settings import web_threads
 from bridge.store.db import EngineHolder, build_engine
 
 metadata = MetaData()
@@ -37,7 +36,7 @@ def create_table(database_url: str) -> None:
 def create_app(database_url: str) -> Flask:
     """The app: POST /hooks/<name> stores the body and answers 202; GET /healthz."""
     app = Flask(__name__)
-    holder = EngineHolder(database_url, pool_size=web_threads())  # as the bridge's web does
+    holder = EngineHolder(database_url, max_overflow=0)  # the bridge's web pool
 
     def engine() -> Engine:
         return holder.get()

@@ -25,15 +25,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     from bridge.logs import configure_logging
     from bridge.runtime import Runtime
-    from bridge.settings import Settings
     from bridge.web import api, errors, health, hooks, metrics, request_log, ui
 
-    if runtime is None:
-        settings = settings or Settings.from_env()
-        # A pooled PostgreSQL connection for each of the process's threads.  With fewer,
-        # every request beyond the pool's size opened a connection and closed it after:
-        # 250-400 connections in ten seconds of load (BENCHMARKS.md, "Ingest").
-        runtime = Runtime.from_env(settings, pool_size=settings.web_threads)
+    # The pool's five PostgreSQL connections and no more.  With overflow allowed, a request
+    # that found the five in use opened a connection and closed it after: 250-400 in ten
+    # seconds of load (BENCHMARKS.md, "Ingest").  Such a request now waits a moment for one
+    # of the five, which cost no throughput there, and a deployment holds a known number.
+    runtime = runtime or Runtime.from_env(settings, pool_overflow=0)
     admin_token = [runtime.settings.admin_token] if runtime.settings.admin_token else []
     configure_logging(runtime.settings.log_level, [*runtime.secret_values(), *admin_token])
 

@@ -24,6 +24,9 @@ class Runtime:
     clock: Callable[[], datetime] = utc_now
     # PostgreSQL connections kept per process: a worker needs one per thread.
     pool_size: int = 5
+    # PostgreSQL connections opened beyond those when all are in use, each closed when given
+    # back (None: as many as pool_size).  The web allows none (create_app says why).
+    pool_overflow: int | None = None
     # PostgreSQL: ping a pooled connection idle longer than this (store.db); tests choose.
     idle_ping_seconds: float = IDLE_PING_SECONDS
     database: EngineHolder = field(init=False)
@@ -32,18 +35,19 @@ class Runtime:
         self.database = EngineHolder(
             self.settings.database_url,
             pool_size=self.pool_size,
+            max_overflow=self.pool_overflow,
             timeout_seconds=self.settings.db_timeout,
             idle_ping_seconds=self.idle_ping_seconds,
         )
 
     @classmethod
-    def from_env(cls, settings: Settings | None = None, *, pool_size: int | None = None) -> Runtime:
+    def from_env(
+        cls, settings: Settings | None = None, *, pool_overflow: int | None = None
+    ) -> Runtime:
         """Settings from the environment, config from ``BRIDGE_CONFIG``; fails fast when invalid."""
         settings = settings or Settings.from_env()
         config = load_config(settings.config_path)
-        if pool_size is None:
-            return cls(settings=settings, config=config)
-        return cls(settings=settings, config=config, pool_size=pool_size)
+        return cls(settings=settings, config=config, pool_overflow=pool_overflow)
 
     @property
     def engine(self) -> Engine:

@@ -21,7 +21,7 @@ def config_path(explicit: str | None = None, env: Mapping[str, str] | None = Non
 CONFIG_HELP = "the config file (default $BRIDGE_CONFIG, else ./bridge.yaml)"
 
 # Requests each web process serves at once: gunicorn's ``gthread`` threads
-# (bridge/gunicorn_conf.py), and the PostgreSQL connections its pool keeps (bridge/__init__.py).
+# (bridge/gunicorn_conf.py).
 DEFAULT_WEB_THREADS = 16
 
 
@@ -40,7 +40,7 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 def web_threads(env: Mapping[str, str] | None = None) -> int:
-    """``WEB_THREADS``, else 16: read here for gunicorn's config and the web app alike."""
+    """``WEB_THREADS``, else 16, for gunicorn's config; ``bridge serve`` checks it first."""
     threads = _int(os.environ if env is None else env, "WEB_THREADS", DEFAULT_WEB_THREADS)
     if threads < 1:
         raise SettingsError("WEB_THREADS must be 1 or more")

@@ -47,12 +47,11 @@ def run(args: argparse.Namespace) -> int:
     use_multiprocess_dir(os.environ, clean=True)
     port = args.port or settings.port
     workers = args.workers or int(os.environ.get("WEB_CONCURRENCY") or 2)
-    if args.threads:
-        # Through the environment, not gunicorn's --threads: gunicorn_conf sizes the gthread
-        # worker from it and the app sizes its connection pool from it, so both agree.
-        os.environ["WEB_THREADS"] = str(args.threads)
     argv = [
         "gunicorn",
+        # The gthread worker (set in gunicorn_conf) serves many requests per process,
+        # so slow senders cannot take every worker; see gunicorn_conf's docstring.
+        *(["--threads", str(args.threads)] if args.threads else []),
         "--bind",
         f"{args.host}:{port}",
         "--workers",

@@ -227,6 +227,7 @@ def build_engine(
     url: str,
     *,
     pool_size: int = 5,
+    max_overflow: int | None = None,
     timeout_seconds: float | None = None,
     create_folder: bool = True,
     idle_ping_seconds: float = IDLE_PING_SECONDS,
@@ -237,12 +238,15 @@ def build_engine(
     that only read: see ``store.diagnose.open_existing``).
 
     ``timeout_seconds`` bounds how long a statement may wait for a lock (and,
-    on PostgreSQL, run): a request then answers 503 instead of hanging until
-    gunicorn kills it.  None (migrations) waits 15 s on SQLite and for ever on
-    PostgreSQL.
+    on PostgreSQL, run), and a thread for a pooled connection: a request then
+    answers 503 instead of hanging until gunicorn kills it.  None (migrations)
+    waits 15 s on SQLite and, for a lock, for ever on PostgreSQL.
 
     ``idle_ping_seconds`` (PostgreSQL): ping a pooled connection idle longer than this
     before use (see ``IDLE_PING_SECONDS``); tests pass their own to choose a case.
+
+    ``max_overflow`` (PostgreSQL): connections opened beyond ``pool_size`` when all are in
+    use, each closed as soon as it is given back; None allows as many as ``pool_size``.
     """
     url = normalise_url(url)
     parsed = make_url(url)
@@ -266,7 +270,9 @@ def build_engine(
     engine = create_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
+        # As on SQLite: a thread waits for a pooled connection no longer than for a lock.
+        pool_timeout=timeout_seconds or 30.0,
         pool_recycle=1800,
         connect_args={"connect_timeout": 5, **_postgres_timeouts(timeout_seconds)},
     )
@@ -291,11 +297,13 @@ class EngineHolder:
         url: str,
         *,
         pool_size: int = 5,
+        max_overflow: int | None = None,
         timeout_seconds: float | None = None,
         idle_ping_seconds: float = IDLE_PING_SECONDS,
     ) -> None:
         self.url = normalise_url(url)
         self.pool_size = pool_size
+        self.max_overflow = max_overflow
         self.timeout_seconds = timeout_seconds
         self.idle_ping_seconds = idle_ping_seconds
         self._engine: Engine | None = None
@@ -324,6 +332,7 @@ class EngineHolder:
                 self._engine = build_engine(
                     self.url,
                     pool_size=self.pool_size,
+                    max_overflow=self.max_overflow,
                     timeout_seconds=self.timeout_seconds,
                     idle_ping_seconds=self.idle_ping_seconds,
                 )
