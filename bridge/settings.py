@@ -63,7 +63,8 @@ class Settings:
     body_read_seconds: int = 10
     # Seconds a database statement may wait for a lock (or run) before it fails.
     db_timeout: int = 10
-    # Requests each web process serves at once (see DEFAULT_WEB_THREADS).
+    # Requests each web process serves at once (see DEFAULT_WEB_THREADS); read here too so
+    # that a bad WEB_THREADS stops ``bridge serve`` in one line before gunicorn starts.
     web_threads: int = DEFAULT_WEB_THREADS
 
     @classmethod
