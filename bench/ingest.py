@@ -89,7 +89,7 @@ def saturate(args: argparse.Namespace, root: Path, files: tuple[Path, Path]) -> 
                 )
                 result["stored"] = _count(url, table) - before
                 opened = ""
-                if postgres:  # a pool smaller than the threads opened hundreds
+                if postgres:  # the web's pool with overflow opened hundreds (BENCHMARKS.md)
                     result["connections_opened"] = sessions(url) - sessions_before
                     opened = f"  connections opened {result['connections_opened']}"
                 runs[app].append(result)
