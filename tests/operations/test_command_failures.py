@@ -198,7 +198,8 @@ def test_an_unknown_revision_is_one_line(tmp_path: Path) -> None:
 def test_a_thread_count_that_cannot_be_used_is_named_before_gunicorn_starts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, expected: str
 ) -> None:
-    # gunicorn's config reads it: a bad one used to stop gunicorn with a traceback there.
+    # gunicorn's config reads it; a bad one used to stop gunicorn with "invalid literal for
+    # int()", a message that named no variable.
     monkeypatch.setenv("WEB_THREADS", value)
     sqlite = f"sqlite:///{tmp_path / 'bridge.sqlite'}"
     assert expected in one_line_failure(bridge(tmp_path, ["serve", "--port", "0"], sqlite), "serve")
