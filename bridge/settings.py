@@ -63,9 +63,6 @@ class Settings:
     body_read_seconds: int = 10
     # Seconds a database statement may wait for a lock (or run) before it fails.
     db_timeout: int = 10
-    # Requests each web process serves at once (see DEFAULT_WEB_THREADS); read here too so
-    # that a bad WEB_THREADS stops ``bridge serve`` in one line before gunicorn starts.
-    web_threads: int = DEFAULT_WEB_THREADS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -81,5 +78,4 @@ class Settings:
             web_timeout=_int(env, "BRIDGE_WEB_TIMEOUT", 30),
             body_read_seconds=_int(env, "BRIDGE_BODY_READ_SECONDS", 10),
             db_timeout=_int(env, "BRIDGE_DB_TIMEOUT", 10),
-            web_threads=web_threads(env),
         )

@@ -9,7 +9,7 @@ import sys
 from bridge.config import ConfigError, load_config
 from bridge.malloc_arenas import limit_for_exec
 from bridge.metrics_dir import use_multiprocess_dir
-from bridge.settings import Settings
+from bridge.settings import Settings, web_threads
 from bridge.store.diagnose import parse_database_url
 
 
@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Validate the config, then replace this process with gunicorn."""
     settings = Settings.from_env()
+    web_threads()  # gunicorn's config reads it: a bad one is one line here, not its error
     parse_database_url(settings.database_url)  # a bad URL is one line here, not a boot loop
     try:
         load_config(settings.config_path)  # refuse to start before binding the port

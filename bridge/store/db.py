@@ -6,6 +6,7 @@ across a fork: gunicorn workers and worker processes each open their own.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sqlite3
@@ -24,12 +25,13 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.schema import Table
 
 
+@functools.cache
 def insert_or_nothing(table: Table, dialect: str) -> Insert:
     """``INSERT ... ON CONFLICT DO NOTHING`` into ``table``, built by ``dialect``'s own module.
 
     The module ("sqlite" or "postgresql") is imported by name when first asked for, so a
     process on SQLite never loads SQLAlchemy's PostgreSQL dialect: 2.3 MiB of memory in each
-    process that would (BENCHMARKS.md, Memory).  Callers cache what this returns.
+    process that would (BENCHMARKS.md, Memory).  Built once per table and dialect.
     """
     module = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
     statement: Insert = module.insert(table).on_conflict_do_nothing()

@@ -10,7 +10,6 @@ Two things live here (tables in ``tables.py``, migration 0005):
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +30,6 @@ TASK_GONE = -1
 CLOSED = (int(TaskStatus.CANCELLED), int(TaskStatus.COMPLETED), TASK_GONE)
 _KEY_LENGTH = 255
 _UPDATE_ACTION = update(task_actions).where(task_actions.c.id == bindparam("p_id"))
-_insert_action = functools.cache(functools.partial(insert_or_nothing, task_actions))
 
 
 def stored_key(key: str) -> str:
@@ -216,7 +214,7 @@ class ActionStore:
                     "updated_at": now,
                     **values,
                 }
-                conn.execute(_insert_action(conn.dialect.name), row)
+                conn.execute(insert_or_nothing(task_actions, conn.dialect.name), row)
                 record.id = conn.execute(
                     select(task_actions.c.id).where(
                         task_actions.c.event_id == record.event_id,

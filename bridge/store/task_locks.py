@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
@@ -21,8 +20,6 @@ from bridge.store.queue import Lease
 from bridge.store.states import DeliveryState
 from bridge.store.tables import deliveries, events, task_keys
 from bridge.store.task_actions import is_open, stored_key
-
-_insert_key = functools.cache(functools.partial(insert_or_nothing, task_keys))
 
 
 def claim_open_task(
@@ -49,7 +46,7 @@ def claim_open_task(
         if lease is not None:
             lease.renew(conn, now)
         conn.execute(
-            _insert_key(conn.dialect.name),
+            insert_or_nothing(task_keys, conn.dialect.name),
             {"rule": record.rule, "key": stored, "delivery_id": None, "updated_at": now},
         )
         holder = conn.execute(

@@ -71,9 +71,10 @@ def test_a_sqlite_deployment_never_loads_the_postgresql_dialect() -> None:
     code = (
         "import bridge.cli, bridge.worker, bridge.delivery.runner, bridge.sources.stored\n"
         "import bridge.web.health, bridge.web.api, bridge.web.hooks, bridge.web.ui\n"
-        "from bridge.store import deliveries, task_actions, task_locks\n"
-        "deliveries._insert('sqlite'); task_actions._insert_action('sqlite')\n"
-        "task_locks._insert_key('sqlite')\n"
+        "from bridge.store import deliveries, tables\n"
+        "from bridge.store.db import insert_or_nothing\n"
+        "deliveries._insert('sqlite'); insert_or_nothing(tables.task_actions, 'sqlite')\n"
+        "insert_or_nothing(tables.task_keys, 'sqlite')\n"
         "bridge.cli.build_parser('worker'); bridge.cli.build_parser('serve')"
     )
     probe = ["sqlalchemy.dialects.postgresql", "sqlalchemy.dialects.sqlite"]
