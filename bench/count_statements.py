@@ -54,8 +54,14 @@ def main() -> None:
                 def _statement(_c: Any, _cur: Any, statement: str, *_rest: Any) -> None:
                     counts[_kind(statement)] += 1
 
+                def _sent(conn: Any, name: str) -> None:
+                    # In autocommit the driver sends no BEGIN, COMMIT or ROLLBACK.  psycopg's
+                    # autocommit is a bool; sqlite3's is -1 unless set (its legacy mode).
+                    if getattr(conn.connection.dbapi_connection, "autocommit", False) is not True:
+                        counts[name] += 1
+
                 for name in ("begin", "commit", "rollback"):
-                    event.listen(engine, name, lambda _c, name=name: counts.update([name.upper()]))
+                    event.listen(engine, name, lambda conn, name=name: _sent(conn, name.upper()))
                 done = worker.run_pending(args.jobs)
         finally:
             sandbox.stop()

@@ -50,14 +50,13 @@ def normalise_url(url: str) -> str:
 # Execution option: False marks a transaction whose commit may be lost if the
 # machine (not the process) crashes, in exchange for not waiting on the disk.
 DURABLE = "bridge_durable"
-# Execution option: True marks a relaxed transaction whose statement relaxes the commit itself
-# on PostgreSQL (it selects ``RELAX_COMMIT``), so the begin hook sends no ``SET LOCAL``.
-RELAXED_BY_STATEMENT = "bridge_relaxed_by_statement"
-# PostgreSQL: ``SET LOCAL synchronous_commit TO OFF`` as an expression, for a statement to
-# select: a relaxed transaction of one statement then costs no round trip of its own for it.
-# PostgreSQL reads the setting when the transaction commits, so setting it in the middle is
-# as good as at the start; a statement that returns no row never evaluates it, and its
-# transaction stays durable, which is safe (such a claim or settlement wrote nothing).
+# PostgreSQL: ``SET LOCAL synchronous_commit TO OFF`` as an expression, for a statement run
+# on its own (``one_statement``) to select: its transaction is then relaxed at no round trip
+# of its own.  PostgreSQL reads the setting when the transaction commits, so setting it in
+# the middle is as good as at the start, and a statement in autocommit is a transaction of its
+# own that commits at its end: ``local`` lasts until then.  A statement that returns no row
+# never evaluates it, and its transaction stays durable, which is safe (such a claim or
+# settlement wrote nothing).
 SET_LOCAL_OFF = "set_config('synchronous_commit', 'off', true)"  # true: local
 RELAX_COMMIT: Label[Any] = literal_column(SET_LOCAL_OFF).label("relaxed")
 # Execution option: True marks a transaction that only reads.  On SQLite it opens with a
@@ -68,27 +67,37 @@ READ_ONLY = "bridge_read_only"
 
 
 @contextmanager
-def transaction(
-    engine: Engine, *, durable: bool = True, relaxed_by_statement: bool = False
-) -> Iterator[Connection]:
+def transaction(engine: Engine, *, durable: bool = True) -> Iterator[Connection]:
     """``engine.begin()``, or with ``durable=False`` a commit that does not wait for the disk.
 
     Only for writes that a re-run recreates: the worker's claim and settlement (see
     "Delivery guarantees" in docs/architecture.md), and pruning's deletes (the next prune
     does them again).  A later durable commit makes the relaxed ones before it durable too,
     on both databases (the log is sequential).
-
-    ``relaxed_by_statement`` (with ``durable=False``): on PostgreSQL the caller's first
-    statement selects ``RELAX_COMMIT`` instead of the begin hook sending ``SET LOCAL``.
     """
     if durable:
         with engine.begin() as conn:
             yield conn
         return
     with engine.connect() as conn:
-        conn.execution_options(**{DURABLE: False, RELAXED_BY_STATEMENT: relaxed_by_statement})
+        conn.execution_options(**{DURABLE: False})
         with conn.begin():
             yield conn
+
+
+@contextmanager
+def one_statement(engine: Engine) -> Iterator[Connection]:
+    """PostgreSQL: a connection in autocommit, for a transaction that is one statement.
+
+    In a transaction psycopg sends ``BEGIN`` before the first statement and ``COMMIT`` after
+    the last, each a round trip of its own: a transaction of one statement costs three.  In
+    autocommit PostgreSQL runs the statement as a transaction of its own, committed at its
+    end, in one round trip.  Its commit is durable unless the statement selects
+    ``RELAX_COMMIT`` (the begin hook sends nothing here).  The pool puts the connection back
+    out of autocommit when it is returned.
+    """
+    with engine.connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 @contextmanager
@@ -221,7 +230,7 @@ def _configure_postgres(engine: Engine, idle_ping_seconds: float) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         options = conn.get_execution_options()
-        if not options.get(DURABLE, True) and not options.get(RELAXED_BY_STATEMENT, False):
+        if not options.get(DURABLE, True):
             conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 

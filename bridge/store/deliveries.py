@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.dml import Insert
 
-from bridge.store.db import insert_or_nothing, reading, transaction
-from bridge.store.queue import Lease, Write
+from bridge.store.db import insert_or_nothing, one_statement, reading, transaction
+from bridge.store.queue import Lease, Write, renewed_cte
 from bridge.store.states import DeliveryState
 from bridge.store.tables import deliveries
 
@@ -32,6 +32,52 @@ _UPDATE = update(deliveries).where(deliveries.c.id == bindparam("p_id"))
 @functools.cache
 def _insert(dialect: str) -> Insert:
     return insert_or_nothing(deliveries, dialect).returning(deliveries.c.id)
+
+
+@functools.cache
+def _insert_if_renewed(keys: tuple[str, ...]) -> Select[tuple[Any, Any]]:
+    """PostgreSQL: the lease's renewal and the row's insert as one statement, per set of keys.
+
+    Returns one row: the renewed job's id (null: the lease is lost, nothing written) and the
+    inserted row's (null: the row was taken).  Parameters: the lease's, and ``d_<column>``.
+    """
+    renewed = renewed_cte()
+    # Each parameter has its column's type (written ``::type``); ``d_``: SQLAlchemy keeps
+    # column names for the SET and VALUES clauses.
+    values = select(
+        *(bindparam(f"d_{key}", type_=deliveries.c[key].type) for key in keys)
+    ).select_from(renewed)
+    inserted = (
+        insert_or_nothing(deliveries, "postgresql")
+        .from_select(keys, values)
+        .returning(deliveries.c.id)
+        .cte("inserted")
+    )
+    return select(
+        select(renewed.c.id).scalar_subquery().label("renewed"),
+        select(inserted.c.id).scalar_subquery().label("inserted"),
+    )
+
+
+def _row(record: DeliveryRecord, now: datetime, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The row a record is first stored as, with ``values`` written over it."""
+    return {
+        "event_id": record.event_id,
+        "rule": record.rule,
+        "state": record.state,
+        "marker": record.marker,
+        "contact_id": record.contact_id,
+        "lead_id": record.lead_id,
+        "task_id": record.task_id,
+        "task": record.task,
+        "error": record.error,
+        "task_key": record.task_key,
+        "task_status": record.task_status,
+        "open_task_of": record.open_task_of,
+        "created_at": now,
+        "updated_at": now,
+        **values,
+    }
 
 
 def marker_for(event_id: str, rule: str) -> str:
@@ -143,37 +189,51 @@ class DeliveryStore:
         ``durable=False`` only for a write whose loss a re-run survives (see
         ``bridge.store.db.transaction``).
         """
-        with transaction(self.engine, durable=durable) as conn:
-            if lease is not None:
-                lease.renew(conn, now)
-            if record.id is None:
-                record.id = self.insert(conn, record, now, values)
-            else:
-                conn.execute(_UPDATE, {"p_id": record.id, "updated_at": now, **values})
+        if lease is not None and durable and record.id is None and self._postgres:
+            # The creating_task write (and a lead's or contact's first): one round trip.
+            record.id = self._insert_if_renewed(record, now, lease, values)
+        else:
+            with transaction(self.engine, durable=durable) as conn:
+                if lease is not None:
+                    lease.renew(conn, now)
+                if record.id is None:
+                    record.id = self.insert(conn, record, now, values)
+                else:
+                    conn.execute(_UPDATE, {"p_id": record.id, "updated_at": now, **values})
         for key, value in values.items():
             if hasattr(record, key):
                 setattr(record, key, value)
 
+    def _insert_if_renewed(
+        self, record: DeliveryRecord, now: datetime, lease: Lease, values: Mapping[str, Any]
+    ) -> int:
+        """PostgreSQL: renew the lease and insert the row in one statement, in autocommit.
+
+        In a transaction that is four round trips (``BEGIN``, the renewal, the insert,
+        ``COMMIT``).  The insert reads the renewal's row, so it writes nothing when the lease
+        is lost.  One difference: when the row is taken (DeliveryConflict) the renewal stays
+        committed, which only extends a lease this worker holds anyway.
+        """
+        row = _row(record, now, values)
+        params = {f"d_{key}": value for key, value in row.items()}
+        params.update(lease.renewal(now))
+        with one_statement(self.engine) as conn:
+            renewed, inserted = conn.execute(_insert_if_renewed(tuple(row)), params).one()
+        if renewed is None:
+            raise lease.lost()
+        if inserted is None:
+            raise DeliveryConflict(f"another run is delivering rule {record.rule} of this event")
+        return int(inserted)
+
+    @property
+    def _postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
     @staticmethod
     def insert(conn: Connection, record: DeliveryRecord, now: datetime, values: Any) -> int:
-        row = {
-            "event_id": record.event_id,
-            "rule": record.rule,
-            "state": record.state,
-            "marker": record.marker,
-            "contact_id": record.contact_id,
-            "lead_id": record.lead_id,
-            "task_id": record.task_id,
-            "task": record.task,
-            "error": record.error,
-            "task_key": record.task_key,
-            "task_status": record.task_status,
-            "open_task_of": record.open_task_of,
-            "created_at": now,
-            "updated_at": now,
-            **values,
-        }
-        inserted = conn.execute(_insert(conn.dialect.name), row).scalar_one_or_none()
+        inserted = conn.execute(
+            _insert(conn.dialect.name), _row(record, now, values)
+        ).scalar_one_or_none()
         if inserted is None:
             raise DeliveryConflict(f"another run is delivering rule {record.rule} of this event")
         return int(inserted)

@@ -8,9 +8,12 @@ them as possible: the claim also reads the event and its delivery rows (the run 
 follows reads nothing in a transaction of its own), and settling a job carries the
 caller's other writes (``also``) in the same transaction, applied only while the
 worker still owns the job (on PostgreSQL in the same statement as the job's update:
-``settle_statements.py``).  Claims, settlements and releases do not wait for the
-disk (``transaction(durable=False)``): if the machine loses them, the job runs
-again and the delivery protocol finds the task it already made.
+``settle_statements.py``).  On PostgreSQL the claim and such a settlement are each one
+statement run in autocommit (``db.one_statement``): one round trip, where a transaction
+around it would add a ``BEGIN`` and a ``COMMIT`` of their own.  Claims, settlements and
+releases do not wait for the disk (``transaction(durable=False)``, or ``RELAX_COMMIT``
+selected by the one statement): if the machine loses them, the job runs again and the
+delivery protocol finds the task it already made.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Executable, RowMapping, and_, bindparam, func, select, update
+from sqlalchemy import CTE, Executable, RowMapping, and_, bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.store.claim_statements import (
@@ -29,7 +32,7 @@ from bridge.store.claim_statements import (
     claim_statement,
     claim_with_event_statement,
 )
-from bridge.store.db import reading, transaction
+from bridge.store.db import one_statement, reading, transaction
 from bridge.store.settle_statements import fold
 from bridge.store.states import EventState, JobState
 from bridge.store.tables import events, jobs
@@ -125,6 +128,12 @@ def _claimed(row: RowMapping) -> ClaimedJob:
     )
 
 
+def renewed_cte(name: str = "renewed") -> CTE:
+    """PostgreSQL: the lease's renewal (``Lease.renew``'s update, its parameters ``p_job_id``,
+    ``p_owner``, ``p_now``, ``p_expires``) as a CTE with the job's id: no row, lease lost."""
+    return _RENEW.returning(jobs.c.id).cte(name)
+
+
 class LeaseLost(Exception):
     """This worker no longer owns the job: another worker may be running it now."""
 
@@ -140,17 +149,20 @@ class Lease:
 
     def renew(self, conn: Connection, now: datetime) -> None:
         """Extend the lease inside the caller's transaction, or raise LeaseLost."""
-        result = conn.execute(
-            _RENEW,
-            {
-                "p_job_id": self.job_id,
-                "p_owner": self.worker_id,
-                "p_now": now,
-                "p_expires": now + timedelta(seconds=self.seconds),
-            },
-        )
-        if result.rowcount != 1:
-            raise LeaseLost(f"job {self.job_id} is no longer held by this worker")
+        if conn.execute(_RENEW, self.renewal(now)).rowcount != 1:
+            raise self.lost()
+
+    def renewal(self, now: datetime) -> dict[str, Any]:
+        """The renewal's parameters, for ``_RENEW`` or ``renewed_cte``."""
+        return {
+            "p_job_id": self.job_id,
+            "p_owner": self.worker_id,
+            "p_now": now,
+            "p_expires": now + timedelta(seconds=self.seconds),
+        }
+
+    def lost(self) -> LeaseLost:
+        return LeaseLost(f"job {self.job_id} is no longer held by this worker")
 
 
 class Queue:
@@ -168,21 +180,30 @@ class Queue:
             "p_owner": worker_id,
             "p_expires": now + timedelta(seconds=lease_seconds),
         }
-        one_statement = self.engine.dialect.name == "postgresql"  # each statement a round trip
-        with transaction(self.engine, durable=False, relaxed_by_statement=one_statement) as conn:
-            if one_statement:
-                statement = claim_with_event_statement(limit, MAX_CRASHES)
-                claimed = [_claimed(row) for row in conn.execute(statement, params).mappings()]
-            else:
-                rows = conn.execute(claim_statement(limit), params).all()
-                claimed = [ClaimedJob(*row) for row in rows]
+        if self.engine.dialect.name == "postgresql":  # each statement a round trip
+            return self._claim_in_one_statement(limit, params, now)
+        with transaction(self.engine, durable=False) as conn:
+            claimed = [ClaimedJob(*row) for row in conn.execute(claim_statement(limit), params)]
             poisoned = [job for job in claimed if job.claims - job.attempts > MAX_CRASHES]
             for job in poisoned:
                 self._bury(conn, job, now)
-            kept = [job for job in claimed if job not in poisoned]
-            if one_statement:
-                return kept
-            return [self._with_event(conn, job, now) for job in kept]
+            return [self._with_event(conn, job, now) for job in claimed if job not in poisoned]
+
+    def _claim_in_one_statement(
+        self, limit: int, params: Mapping[str, Any], now: datetime
+    ) -> list[ClaimedJob]:
+        """PostgreSQL: the claim as one statement in autocommit, one round trip in all."""
+        statement = claim_with_event_statement(limit, MAX_CRASHES)
+        with one_statement(self.engine) as conn:
+            claimed = [_claimed(row) for row in conn.execute(statement, params).mappings()]
+        poisoned = [job for job in claimed if job.claims - job.attempts > MAX_CRASHES]
+        if poisoned:
+            # Rare, so in a transaction of its own after the claim: the claim left these
+            # jobs' events alone, and this worker holds their leases until they are buried.
+            with transaction(self.engine, durable=False) as conn:
+                for job in poisoned:
+                    self._bury(conn, job, now)
+        return [job for job in claimed if job not in poisoned]
 
     @staticmethod
     def _bury(conn: Connection, job: ClaimedJob, now: datetime) -> None:
@@ -283,15 +304,13 @@ class Queue:
             "p_run_at": run_at,
             "p_error": error,
         }
-        # PostgreSQL: one statement (one round trip) when the writes allow it.
+        # PostgreSQL: one statement (one round trip, in autocommit) when the writes allow it.
+        # It relaxes its own commit; one by one, the begin hook sends SET LOCAL.
         folded = fold(_SETTLE, params, also) if self.engine.dialect.name == "postgresql" else None
-        # The one statement relaxes its own commit; one by one, the begin hook sends SET LOCAL.
-        relaxed_by_statement = folded is not None
-        with transaction(
-            self.engine, durable=False, relaxed_by_statement=relaxed_by_statement
-        ) as conn:
-            if folded is not None:
+        if folded is not None:
+            with one_statement(self.engine) as conn:
                 return conn.execute(*folded).first() is not None
+        with transaction(self.engine, durable=False) as conn:
             owned = conn.execute(_SETTLE, params).rowcount == 1
             if owned:
                 for statement, values in also:

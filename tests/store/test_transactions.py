@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import select, text
+import pytest
+from sqlalchemy import text
 
-from bridge.store.db import RELAX_COMMIT, SQLITE_CACHE_KIB, build_engine, reading, transaction
+from bridge.store.db import (
+    SET_LOCAL_OFF,
+    SQLITE_CACHE_KIB,
+    build_engine,
+    one_statement,
+    reading,
+    transaction,
+)
 
 
 def _commit_setting(conn) -> str:  # type: ignore[no-untyped-def]
@@ -31,25 +39,47 @@ def test_each_transaction_gets_the_durability_it_asks_for(database_url):
         engine.dispose()
 
 
-def test_a_statement_can_relax_its_own_transaction(database_url):
-    # On PostgreSQL the begin hook then sends no SET LOCAL: the transaction is durable until
-    # a statement selects RELAX_COMMIT (SQLite's relaxing is made before BEGIN, as usual).
-    engine = build_engine(database_url)
-    postgres = engine.dialect.name == "postgresql"
+# Each insert into ``written`` with ``synchronous_commit`` as PostgreSQL commits it: a
+# deferred constraint trigger runs inside the commit, after the statement that relaxed it.
+_RECORD_COMMITS = """
+CREATE TABLE written (n integer, setting text);
+CREATE FUNCTION record_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE written SET setting = current_setting('synchronous_commit') WHERE n = NEW.n;
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER record_commit AFTER INSERT ON written
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION record_commit();
+"""
+
+
+def _insert(n: int, *, relax: bool, rows: bool = True) -> str:
+    """An insert into ``written`` as a data-modifying CTE, selecting ``RELAX_COMMIT``'s SQL
+    if ``relax``; with ``rows=False`` the select returns no row."""
+    select_ = SET_LOCAL_OFF if relax else "1"
+    where = "" if rows else " WHERE false"
+    return f"WITH w AS (INSERT INTO written (n) VALUES ({n})) SELECT {select_}{where}"
+
+
+@pytest.mark.postgres
+def test_a_statement_alone_relaxes_its_own_commit(postgres_url):
+    # The worker's claim and settlement run this way: one round trip, no SET LOCAL sent.
+    engine = build_engine(postgres_url)
     try:
-        with transaction(engine, durable=False, relaxed_by_statement=True) as conn:
-            before = _commit_setting(conn)
-            if postgres:
-                conn.execute(select(RELAX_COMMIT))
-            after = _commit_setting(conn)
-        assert (before, after) == ("durable" if postgres else "relaxed", "relaxed")
-        with transaction(engine, durable=False, relaxed_by_statement=True) as conn:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(_RECORD_COMMITS)
+        with one_statement(engine) as conn:
+            conn.exec_driver_sql(_insert(1, relax=True)).all()
+            conn.exec_driver_sql(_insert(2, relax=False)).all()
             # No row, no relaxing: such a transaction stays durable (the safe way round).
-            if postgres:
-                conn.execute(select(RELAX_COMMIT).where(text("false"))).all()
-            assert _commit_setting(conn) == "durable" if postgres else "relaxed"
-        with engine.begin() as conn:  # local to its transaction
-            assert _commit_setting(conn) == "durable"
+            conn.exec_driver_sql(_insert(3, relax=True, rows=False)).all()
+        with one_statement(engine) as conn:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "on"
+        with engine.connect() as conn:
+            seen = dict(conn.exec_driver_sql("SELECT n, setting FROM written").all())
+            assert seen == {1: "off", 2: "on", 3: "on"}
+            # Given back to the pool out of autocommit: a transaction is one again.
+            assert conn.connection.dbapi_connection.autocommit is False
     finally:
         engine.dispose()
 
