@@ -162,6 +162,7 @@ class Lease:
         }
 
     def lost(self) -> LeaseLost:
+        """The error to raise when the renewal found the job no longer this worker's."""
         return LeaseLost(f"job {self.job_id} is no longer held by this worker")
 
 
