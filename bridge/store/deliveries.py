@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.dml import Insert
 
 from bridge.store.db import insert_or_nothing, one_statement, reading, transaction
+from bridge.store.driver_statements import execute
 from bridge.store.queue import Lease, Write, renewed_cte
 from bridge.store.states import DeliveryState
 from bridge.store.tables import deliveries
@@ -199,7 +200,7 @@ class DeliveryStore:
                 if record.id is None:
                     record.id = self.insert(conn, record, now, values)
                 else:
-                    conn.execute(_UPDATE, {"p_id": record.id, "updated_at": now, **values})
+                    execute(conn, _UPDATE, {"p_id": record.id, "updated_at": now, **values})
         for key, value in values.items():
             if hasattr(record, key):
                 setattr(record, key, value)
@@ -231,8 +232,8 @@ class DeliveryStore:
 
     @staticmethod
     def insert(conn: Connection, record: DeliveryRecord, now: datetime, values: Any) -> int:
-        inserted = conn.execute(
-            _insert(conn.dialect.name), _row(record, now, values)
+        inserted = execute(
+            conn, _insert(conn.dialect.name), _row(record, now, values)
         ).scalar_one_or_none()
         if inserted is None:
             raise DeliveryConflict(f"another run is delivering rule {record.rule} of this event")

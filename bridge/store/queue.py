@@ -33,6 +33,7 @@ from bridge.store.claim_statements import (
     claim_with_event_statement,
 )
 from bridge.store.db import one_statement, reading, transaction
+from bridge.store.driver_statements import execute
 from bridge.store.settle_statements import fold
 from bridge.store.states import EventState, JobState
 from bridge.store.tables import events, jobs
@@ -149,7 +150,7 @@ class Lease:
 
     def renew(self, conn: Connection, now: datetime) -> None:
         """Extend the lease inside the caller's transaction, or raise LeaseLost."""
-        if conn.execute(_RENEW, self.renewal(now)).rowcount != 1:
+        if execute(conn, _RENEW, self.renewal(now)).rowcount != 1:
             raise self.lost()
 
     def renewal(self, now: datetime) -> dict[str, Any]:
@@ -184,7 +185,9 @@ class Queue:
         if self.engine.dialect.name == "postgresql":  # each statement a round trip
             return self._claim_in_one_statement(limit, params, now)
         with transaction(self.engine, durable=False) as conn:
-            claimed = [ClaimedJob(*row) for row in conn.execute(claim_statement(limit), params)]
+            claimed = [
+                ClaimedJob(*row) for row in execute(conn, claim_statement(limit), params).rows
+            ]
             poisoned = [job for job in claimed if job.claims - job.attempts > MAX_CRASHES]
             for job in poisoned:
                 self._bury(conn, job, now)
@@ -226,12 +229,12 @@ class Queue:
 
     @staticmethod
     def _with_event(conn: Connection, job: ClaimedJob, now: datetime) -> ClaimedJob:
-        row = conn.execute(START_EVENT, {"p_event_id": job.event_id, "p_now": now}).one_or_none()
+        row = execute(conn, START_EVENT, {"p_event_id": job.event_id, "p_now": now}).one_or_none()
         if row is None:
             return job
         request = StoredRequest.of(row[2], row[3], row[4])
-        rows = conn.execute(EVENT_DELIVERIES, {"p_event_id": job.event_id}).mappings()
-        known = {found["rule"]: dict(found) for found in rows}
+        rows = execute(conn, EVENT_DELIVERIES, {"p_event_id": job.event_id}).mappings()
+        known = {found["rule"]: found for found in rows}
         return replace(
             job,
             event=row[0],
@@ -312,10 +315,10 @@ class Queue:
             with one_statement(self.engine) as conn:
                 return conn.execute(*folded).first() is not None
         with transaction(self.engine, durable=False) as conn:
-            owned = conn.execute(_SETTLE, params).rowcount == 1
+            owned = execute(conn, _SETTLE, params).rowcount == 1
             if owned:
                 for statement, values in also:
-                    conn.execute(statement, values)
+                    execute(conn, statement, values)
             return owned
 
     def release(
