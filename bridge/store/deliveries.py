@@ -36,7 +36,7 @@ def _insert(dialect: str) -> Insert:
 
 
 @functools.cache
-def _insert_if_renewed(keys: tuple[str, ...]) -> Select[tuple[Any, Any]]:
+def _insert_if_renewed_statement(keys: tuple[str, ...]) -> Select[tuple[Any, Any]]:
     """PostgreSQL: the lease's renewal and the row's insert as one statement, per set of keys.
 
     Returns one row: the renewed job's id (null: the lease is lost, nothing written) and the
@@ -219,7 +219,7 @@ class DeliveryStore:
         params = {f"d_{key}": value for key, value in row.items()}
         params.update(lease.renewal(now))
         with one_statement(self.engine) as conn:
-            renewed, inserted = conn.execute(_insert_if_renewed(tuple(row)), params).one()
+            renewed, inserted = conn.execute(_insert_if_renewed_statement(tuple(row)), params).one()
         if renewed is None:
             raise lease.lost()
         if inserted is None:

@@ -13,8 +13,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Executable, select
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from bridge.ivvy.sandbox import SandboxServer
 from bridge.store import driver_statements, queue
@@ -116,14 +118,8 @@ def test_each_statement_of_a_job_as_sqlalchemy_runs_it(
 def test_a_broken_constraint_is_sqlalchemys_integrity_error(
     tmp_path: Path, sandbox: SandboxServer, sqlite_url: str
 ) -> None:
-    from sqlalchemy.exc import IntegrityError
-
     bench = make_bench(tmp_path, sandbox, sqlite_url)
     attempt = _ran_once(bench)
-    with bench.engine.connect() as conn, conn.begin():
-        try:
-            driver_statements.execute(conn, attempts.insert(), {**attempt, "job_id": None})
-        except IntegrityError as exc:
-            assert "NOT NULL" in str(exc.orig)
-        else:
-            raise AssertionError("the insert of a row without its job was accepted")
+    with bench.engine.connect() as conn, conn.begin(), pytest.raises(IntegrityError) as raised:
+        driver_statements.execute(conn, attempts.insert(), {**attempt, "job_id": None})
+    assert "NOT NULL" in str(raised.value.orig)
