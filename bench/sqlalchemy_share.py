@@ -8,9 +8,9 @@ The difference is SQLAlchemy's execution around the driver: compiled-cache looku
 context, parameter and result processing.  That is what running the statements on the
 driver's cursor, as the door's accept does (``store/accept_statements.py``), could save at
 most.  Transactions' ``BEGIN`` and commit are not in it.  No profiler: the timers cost about
-a microsecond a statement.  Since the SQLite worker runs its statements on the driver's cursor
-(``bridge/store/driver_statements.py``), those are printed apart on SQLite: how many a job,
-and the driver's CPU for them.
+a microsecond a statement.  Since the worker runs its statements on the driver's cursor
+(``bridge/store/driver_statements.py``: SQLite's since 2026-12-07, PostgreSQL's since
+2026-12-08), those are printed apart: how many a job, and the driver's CPU for them.
 
     .venv/bin/python bench/sqlalchemy_share.py [--db postgres] [--jobs 300] [--rounds 3]
 """

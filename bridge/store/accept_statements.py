@@ -10,10 +10,11 @@ about as much as SQLite's inserts themselves (``bench/profile_ingest.py``; BENCH
   on the driver's cursor inside the engine's transaction, whose ``BEGIN IMMEDIATE``
   and commit stay the engine's.
 - PostgreSQL: one statement, the three inserts as data-modifying CTEs, run in
-  autocommit: one round trip where there were six (``BEGIN``, three inserts, the
-  notify, ``COMMIT``).  A statement is atomic on its own; the foreign key from the job
-  to its event is checked at its end.  The workers hear of the job from a notice sent
-  after the commit, not inside it (``store.job_notices`` says why).
+  autocommit on the driver's cursor (``store.driver_statements``): one round trip where
+  there were six (``BEGIN``, three inserts, the notify, ``COMMIT``).  A statement is
+  atomic on its own; the foreign key from the job to its event is checked at its end.
+  The workers hear of the job from a notice sent after the commit, not inside it
+  (``store.job_notices`` says why).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from sqlalchemy import Select, Table, bindparam, insert, literal, select
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 
+from bridge.store.db import one_statement
+from bridge.store.driver_statements import execute
 from bridge.store.job_notices import jobs_committed
 from bridge.store.tables import dedupe_keys, events, jobs
 
@@ -106,10 +109,8 @@ def write_accepted(
         params = {f"k_{name}": value for name, value in key.items()}
         params.update({f"e_{name}": value for name, value in event.items()})
         params.update({f"j_{name}": value for name, value in job.items()})
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                _postgres_statement(), params
-            )
+        with one_statement(engine) as conn:
+            execute(conn, _postgres_statement(), params)
         jobs_committed(engine)
         return
     inserts = _sqlite_inserts(engine.dialect)

@@ -218,8 +218,9 @@ class DeliveryStore:
         row = _row(record, now, values)
         params = {f"d_{key}": value for key, value in row.items()}
         params.update(lease.renewal(now))
+        statement = _insert_if_renewed_statement(tuple(row))
         with one_statement(self.engine) as conn:
-            renewed, inserted = conn.execute(_insert_if_renewed_statement(tuple(row)), params).one()
+            renewed, inserted = execute(conn, statement, params).one()
         if renewed is None:
             raise lease.lost()
         if inserted is None:

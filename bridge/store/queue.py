@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE, Executable, RowMapping, and_, bindparam, func, select, update
+from sqlalchemy import CTE, Executable, and_, bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from bridge.store.claim_statements import (
@@ -112,7 +112,7 @@ class ClaimedJob:
 _CLAIMED_COLUMNS = ("id", "event_id", "attempts", "claims", "created_at", "rules_digest")
 
 
-def _claimed(row: RowMapping) -> ClaimedJob:
+def _claimed(row: Mapping[str, Any]) -> ClaimedJob:
     """A job from the one-statement claim: its event's payload and delivery rows beside it."""
     job = ClaimedJob(*(row[name] for name in _CLAIMED_COLUMNS))
     if row["started"] is None:  # the event is gone, or the job is to be buried
@@ -199,7 +199,7 @@ class Queue:
         """PostgreSQL: the claim as one statement in autocommit, one round trip in all."""
         statement = claim_with_event_statement(limit, MAX_CRASHES)
         with one_statement(self.engine) as conn:
-            claimed = [_claimed(row) for row in conn.execute(statement, params).mappings()]
+            claimed = [_claimed(row) for row in execute(conn, statement, params).mappings()]
         poisoned = [job for job in claimed if job.claims - job.attempts > MAX_CRASHES]
         if poisoned:
             # Rare, so in a transaction of its own after the claim: the claim left these
@@ -313,7 +313,7 @@ class Queue:
         folded = fold(_SETTLE, params, also) if self.engine.dialect.name == "postgresql" else None
         if folded is not None:
             with one_statement(self.engine) as conn:
-                return conn.execute(*folded).first() is not None
+                return bool(execute(conn, *folded).rows)
         with transaction(self.engine, durable=False) as conn:
             owned = execute(conn, _SETTLE, params).rowcount == 1
             if owned:

@@ -25,7 +25,9 @@ def _record_transactions(engine: Any) -> list[list[str]]:
         transactions.append([])
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _statement(_c: Any, _cur: Any, statement: str, *_rest: Any) -> None:
+    def _statement(conn: Any, _cur: Any, statement: str, *_rest: Any) -> None:
+        if not conn.in_transaction():  # in autocommit on the driver's cursor: one of its own
+            transactions.append([])
         if not statement.startswith("SET LOCAL"):  # PostgreSQL's, sent from the begin hook
             transactions[-1].append(" ".join(statement.split()))
 

@@ -1,33 +1,47 @@
-"""The worker's statements on SQLite's cursor store and return exactly what SQLAlchemy's would.
+"""The worker's statements and PostgreSQL's accept, on the driver's cursor, store and return
+exactly what SQLAlchemy's execution would.
 
-Each statement of a job (the claim's three, the ``creating_task`` write's two, the
-settlement's four) runs twice on the same database, in a transaction rolled back after: once
-through SQLAlchemy's execution, once through ``driver_statements.execute``.  The rows each
-returns, the rows it reports changed and every table as stored (read raw, so datetimes and
-JSON are compared as SQLite holds them) must be the same.
+Each statement of a job runs twice on the same database, in a transaction rolled back after:
+once through SQLAlchemy's execution, once through ``driver_statements.execute``.  On both
+databases: the claim's three statements, the ``creating_task`` write's two, the settlement's
+four.  On PostgreSQL also the forms it runs each as one statement in autocommit (the claim
+with its event, the renewal with the insert, the folded settlement) and the door's accept.
+The rows each returns, their columns' names, the rows it reports changed and every table as
+stored (read raw, so datetimes and JSON are compared as the database holds them) must be the
+same.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Executable, select
+from sqlalchemy import Executable, func, select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bridge.ivvy.sandbox import SandboxServer
 from bridge.store import driver_statements, queue
-from bridge.store.claim_statements import EVENT_DELIVERIES, START_EVENT, claim_statement
-from bridge.store.deliveries import DeliveryStore, _insert, _row
+from bridge.store.accept_statements import JOB_COLUMNS, KEY_COLUMNS, _postgres_statement
+from bridge.store.claim_statements import (
+    EVENT_DELIVERIES,
+    START_EVENT,
+    claim_statement,
+    claim_with_event_statement,
+)
+from bridge.store.db import build_engine, one_statement
+from bridge.store.deliveries import DeliveryStore, _insert, _insert_if_renewed_statement, _row
 from bridge.store.events import event_write
+from bridge.store.settle_statements import fold
 from bridge.store.states import DeliveryState, EventState, JobState
-from bridge.store.tables import attempts
+from bridge.store.tables import attempts, events
 from tests.delivery.harness import Bench, make_bench
+from tests.ingest.test_postgres_reconnects import admin_on, kill_others
 
-TABLES = ("events", "jobs", "deliveries", "attempts")
+TABLES = ("dedupe_keys", "events", "jobs", "deliveries", "attempts")
+SERIAL = ("jobs", "deliveries", "attempts")  # tables whose id the database numbers
 
 
 # The rows changed are compared for statements without RETURNING, the only ones whose count
@@ -36,13 +50,24 @@ TABLES = ("events", "jobs", "deliveries", "attempts")
 def _through_sqlalchemy(conn: Connection, statement: Executable, params: Any) -> tuple[Any, ...]:
     result = conn.execute(statement, params)
     if result.returns_rows:
-        return [tuple(row) for row in result], None
-    return [], result.rowcount
+        return [tuple(row) for row in result], list(result.keys()), None
+    return [], [], result.rowcount
 
 
 def _through_driver(conn: Connection, statement: Executable, params: Any) -> tuple[Any, ...]:
     found = driver_statements.execute(conn, statement, params)
-    return found.rows, None if found.columns else found.rowcount
+    return found.rows, list(found.columns), None if found.columns else found.rowcount
+
+
+def _restart_numbering(conn: Connection) -> None:
+    """PostgreSQL: a rolled-back insert still used up its id; both ways start from the same."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in SERIAL:
+        conn.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+            f" coalesce(max(id), 0) + 1, false) FROM {table}"
+        )
 
 
 def _both(engine: Engine, statement: Executable, params: Any) -> tuple[Any, ...]:
@@ -51,6 +76,7 @@ def _both(engine: Engine, statement: Executable, params: Any) -> tuple[Any, ...]
     for run in (_through_sqlalchemy, _through_driver):
         with engine.connect() as conn:
             transaction = conn.begin()
+            _restart_numbering(conn)
             returned = run(conn, statement, params)
             stored = {
                 table: conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY 1").all()
@@ -72,18 +98,18 @@ def _ran_once(bench: Bench) -> dict[str, Any]:
 
 
 def test_each_statement_of_a_job_as_sqlalchemy_runs_it(
-    tmp_path: Path, sandbox: SandboxServer, sqlite_url: str
+    tmp_path: Path, sandbox: SandboxServer, database_url: str
 ) -> None:
-    bench = make_bench(tmp_path, sandbox, sqlite_url)
+    bench = make_bench(tmp_path, sandbox, database_url)
     attempt = _ran_once(bench)
     event_id = bench.submit(2)
     engine, now = bench.engine, bench.clock()
     owner = {"p_now": now, "p_owner": "w", "p_expires": now + timedelta(seconds=30)}
 
-    (claimed,), _ = _both(engine, claim_statement(1), owner)
+    (claimed,), _, _ = _both(engine, claim_statement(1), owner)
     assert claimed[1] == event_id
     (job,) = queue.Queue(engine).claim("w", limit=1, lease_seconds=30, now=now)
-    (started,), _ = _both(engine, START_EVENT, {"p_event_id": event_id, "p_now": now})
+    (started,), _, _ = _both(engine, START_EVENT, {"p_event_id": event_id, "p_now": now})
     assert started[1] is None and isinstance(started[0], dict | type(None))
 
     store = DeliveryStore(engine)
@@ -91,12 +117,14 @@ def test_each_statement_of_a_job_as_sqlalchemy_runs_it(
     task = {"name": "Call back", "dueDate": "2026-12-08", "status": 0}
     values = {"state": DeliveryState.CREATING_TASK, "task": task, "owner_kind": "company"}
     lease = queue.Lease(job.id, "w", 30)
-    assert _both(engine, queue._RENEW, lease.renewal(now))[1] == 1
-    ((row_id,),), _ = _both(engine, _insert("sqlite"), _row(record, now, values))
+    assert _both(engine, queue._RENEW, lease.renewal(now))[2] == 1
+    ((row_id,),), _, _ = _both(engine, _insert(engine.dialect.name), _row(record, now, values))
+    with engine.begin() as conn:
+        _restart_numbering(conn)
     store.update(record, now, lease=lease, **values)
     assert record.id == row_id
 
-    known, _ = _both(engine, EVENT_DELIVERIES, {"p_event_id": event_id})
+    known, _, _ = _both(engine, EVENT_DELIVERIES, {"p_event_id": event_id})
     assert [row[0] for row in known] == [record.id]
     settle = {
         "p_job_id": job.id,
@@ -106,7 +134,7 @@ def test_each_statement_of_a_job_as_sqlalchemy_runs_it(
         "p_run_at": None,
         "p_error": None,
     }
-    assert _both(engine, queue._SETTLE, settle)[1] == 1
+    assert _both(engine, queue._SETTLE, settle)[2] == 1
     for statement, params in (
         store.done(record, 4242, now),
         event_write(event_id, EventState.DONE, None, now, "digest"),
@@ -115,11 +143,105 @@ def test_each_statement_of_a_job_as_sqlalchemy_runs_it(
         _both(engine, statement, params)
 
 
-def test_a_broken_constraint_is_sqlalchemys_integrity_error(
-    tmp_path: Path, sandbox: SandboxServer, sqlite_url: str
+def _accepted(engine: Engine, event_id: str, copy_id: str, now: datetime) -> dict[str, Any]:
+    """The door's parameters for a copy of a stored event: its key, event and job rows."""
+    with engine.connect() as conn:
+        event = dict(conn.execute(select(events).where(events.c.id == event_id)).mappings().one())
+    event = {
+        key: value for key, value in event.items() if key not in ("last_error", "rules_digest")
+    }
+    event.update(id=copy_id, dedupe_key=f"copy-of-{event_id}", state="received")
+    key = dict(zip(KEY_COLUMNS, (event["source"], event["dedupe_key"], copy_id, now), strict=True))
+    job = dict(zip(JOB_COLUMNS, (copy_id, JobState.READY, now, now, 0, 0, None), strict=True))
+    params = {f"k_{name}": value for name, value in key.items()}
+    params.update({f"e_{name}": value for name, value in event.items()})
+    params.update({f"j_{name}": value for name, value in job.items()})
+    return params
+
+
+@pytest.mark.postgres
+def test_postgres_one_statement_forms_as_sqlalchemy_runs_them(
+    tmp_path: Path, sandbox: SandboxServer, postgres_url: str
 ) -> None:
-    bench = make_bench(tmp_path, sandbox, sqlite_url)
+    bench = make_bench(tmp_path, sandbox, postgres_url)
+    attempt = _ran_once(bench)
+    event_id = bench.submit(2)
+    engine, now = bench.engine, bench.clock()
+    owner = {"p_now": now, "p_owner": "w", "p_expires": now + timedelta(seconds=30)}
+
+    rows, columns, _ = _both(engine, claim_with_event_statement(1, queue.MAX_CRASHES), owner)
+    (claimed,) = [dict(zip(columns, row, strict=True)) for row in rows]
+    assert (claimed["event_id"], claimed["started"], claimed["relaxed"]) == (
+        event_id,
+        event_id,
+        "off",
+    )
+    assert claimed["deliveries"] is None and isinstance(claimed["received_at"], datetime)
+    (job,) = queue.Queue(engine).claim("w", limit=1, lease_seconds=30, now=now)
+    assert job.event_id == event_id and job.request is not None
+
+    store = DeliveryStore(engine)
+    record = store.get_or_new(event_id, "company-task", {})
+    task = {"name": "Call back", "dueDate": "2026-12-08", "status": 0}
+    values = {"state": DeliveryState.CREATING_TASK, "task": task, "owner_kind": "company"}
+    row = _row(record, now, values)
+    params = {f"d_{key}": value for key, value in row.items()}
+    params.update(queue.Lease(job.id, "w", 30).renewal(now))
+    ((renewed, inserted),), _, _ = _both(engine, _insert_if_renewed_statement(tuple(row)), params)
+    assert renewed == job.id and inserted is not None
+    with engine.begin() as conn:
+        _restart_numbering(conn)
+    store.update(record, now, lease=queue.Lease(job.id, "w", 30), **values)
+    assert record.id == inserted
+
+    settle = {
+        "p_job_id": job.id,
+        "p_owner": "w",
+        "p_state": JobState.DONE,
+        "p_finished_at": now,
+        "p_run_at": None,
+        "p_error": None,
+    }
+    also = (
+        store.done(record, 4242, now),
+        event_write(event_id, EventState.DONE, None, now, "digest"),
+        (attempts.insert(), [{**attempt, "job_id": job.id, "event_id": event_id}] * 2),
+    )
+    folded = fold(queue._SETTLE, settle, also)
+    assert folded is not None
+    assert _both(engine, *folded)[0] == [(job.id, "off")]
+
+    assert _both(engine, _postgres_statement(), _accepted(engine, event_id, "c" * 32, now))[0] == [
+        (True,)
+    ]
+
+
+@pytest.mark.postgres
+def test_a_dead_connection_is_invalidated_with_the_pool(postgres_url: str) -> None:
+    """As SQLAlchemy's execution does: flagged for the accept's one retry, the next is new."""
+    engine = build_engine(postgres_url, idle_ping_seconds=3600)
+    backend = select(func.pg_backend_pid())
+    try:
+        with one_statement(engine) as conn:
+            (first,) = driver_statements.execute(conn, backend).one()
+        with admin_on(postgres_url) as admin:
+            assert kill_others(admin) >= 1
+        with pytest.raises(DBAPIError) as raised, one_statement(engine) as conn:
+            driver_statements.execute(conn, backend)
+        assert raised.value.connection_invalidated
+        with one_statement(engine) as conn:
+            (second,) = driver_statements.execute(conn, backend).one()
+        assert second != first
+    finally:
+        engine.dispose()
+
+
+def test_a_broken_constraint_is_sqlalchemys_integrity_error(
+    tmp_path: Path, sandbox: SandboxServer, database_url: str
+) -> None:
+    bench = make_bench(tmp_path, sandbox, database_url)
     attempt = _ran_once(bench)
     with bench.engine.connect() as conn, conn.begin(), pytest.raises(IntegrityError) as raised:
         driver_statements.execute(conn, attempts.insert(), {**attempt, "job_id": None})
-    assert "NOT NULL" in str(raised.value.orig)
+    message = str(raised.value.orig).lower()  # each database words it its own way
+    assert "not null" in message.replace("-", " ") and "job_id" in message
