@@ -81,7 +81,7 @@ class Rows:
 
 
 def execute(conn: Connection, statement: Executable, params: Params = None) -> Rows:
-    """Run ``statement`` in ``conn``'s transaction, on SQLite's cursor when it can."""
+    """Run ``statement`` on ``conn``, on the driver's cursor when it can."""
     many = params is not None and not isinstance(params, Mapping)
     rows: Sequence[Mapping[str, Any]] = (
         list(params) if many else [params or {}]  # type: ignore[list-item, arg-type]
@@ -116,7 +116,7 @@ def _run(
     conn: Connection,
     cursor: Any,
     prepared: _Prepared,
-    values: list[tuple[Any, ...]],
+    values: list[Any],  # each row's parameters: a tuple for SQLite, a dict for psycopg
     many: bool,
 ) -> Rows:
     given: Any = values if many else values[0]
