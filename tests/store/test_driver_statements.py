@@ -79,7 +79,7 @@ def _both(engine: Engine, statement: Executable, params: Any) -> tuple[Any, ...]
             _restart_numbering(conn)
             returned = run(conn, statement, params)
             stored = {
-                table: conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY 1").all()
+                table: conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY 1, 2").all()
                 for table in TABLES
             }
             transaction.rollback()
