@@ -172,7 +172,11 @@ def _run_locked(args: argparse.Namespace, config: Config, database: Path, url: s
         subprocess.Popen([*bridge, "worker", "--concurrency", "4"], env=env),
     ]
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C reaches the whole process group: the bridge's processes stop on it whatever
+    # this one's disposition, so this one stops on it too.  Python's own KeyboardInterrupt
+    # would not come where SIGINT started out ignored (a script's background job).
+    for stopping in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stopping, lambda *_: stop.set())
     web_url = f"http://{HOST}:{args.port}"
     status = 0
     try:

@@ -75,3 +75,26 @@ def test_bridge_sandbox_turns_the_example_payload_into_a_task(
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         assert proc.wait(60) == 0, log_path.read_text()
+
+
+def test_ctrl_c_stops_it_cleanly_where_it_started_with_ctrl_c_ignored(tmp_path: Path) -> None:
+    """As a script's background job starts: SIGINT ignored, yet the group's Ctrl-C stops all."""
+    log_path = tmp_path / "sandbox.log"
+    command = [sys.executable, "-m", "bridge.cli", "sandbox", "--port", str(free_port())]
+    command += ["--data-dir", str(tmp_path / "var")]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        )
+    try:
+        wait_for(lambda: "/_sandbox/tasks" in log_path.read_text(), timeout=60)
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(60) == 0, log_path.read_text()
+    assert "a process of the bridge stopped" not in log_path.read_text()
