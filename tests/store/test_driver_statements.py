@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from sqlalchemy import Executable, func, select
@@ -97,16 +97,60 @@ def _ran_once(bench: Bench) -> dict[str, Any]:
     return {key: value for key, value in row.items() if key != "id"}
 
 
+class _Ready(NamedTuple):
+    """A database where one event ran to the end and a second waits, ready to claim."""
+
+    bench: Bench
+    attempt: dict[str, Any]  # the first event's stored attempt row, without its id
+    event_id: str  # the second event's
+    now: datetime
+    owner: dict[str, Any]  # the claim's parameters, for worker "w"
+
+
+def _ready(tmp_path: Path, sandbox: SandboxServer, database_url: str) -> _Ready:
+    bench = make_bench(tmp_path, sandbox, database_url)
+    attempt = _ran_once(bench)
+    event_id, now = bench.submit(2), bench.clock()
+    owner = {"p_now": now, "p_owner": "w", "p_expires": now + timedelta(seconds=30)}
+    return _Ready(bench, attempt, event_id, now, owner)
+
+
+CREATING_TASK = {
+    "state": DeliveryState.CREATING_TASK,
+    "task": {"name": "Call back", "dueDate": "2026-12-08", "status": 0},
+    "owner_kind": "company",
+}
+
+
+def _settle(job_id: int, now: datetime) -> dict[str, Any]:
+    """The job's settlement as done, by worker "w"."""
+    return {
+        "p_job_id": job_id,
+        "p_owner": "w",
+        "p_state": JobState.DONE,
+        "p_finished_at": now,
+        "p_run_at": None,
+        "p_error": None,
+    }
+
+
+def _also(ready: _Ready, store: DeliveryStore, record: Any, job_id: int) -> list[Any]:
+    """A done run's other writes: the delivery done, the event's state, two attempt rows."""
+    rows = [{**ready.attempt, "job_id": job_id, "event_id": ready.event_id}] * 2
+    return [
+        store.done(record, 4242, ready.now),
+        event_write(ready.event_id, EventState.DONE, None, ready.now, "digest"),
+        (attempts.insert(), rows),
+    ]
+
+
 def test_each_statement_of_a_job_as_sqlalchemy_runs_it(
     tmp_path: Path, sandbox: SandboxServer, database_url: str
 ) -> None:
-    bench = make_bench(tmp_path, sandbox, database_url)
-    attempt = _ran_once(bench)
-    event_id = bench.submit(2)
-    engine, now = bench.engine, bench.clock()
-    owner = {"p_now": now, "p_owner": "w", "p_expires": now + timedelta(seconds=30)}
+    ready = _ready(tmp_path, sandbox, database_url)
+    engine, now, event_id = ready.bench.engine, ready.now, ready.event_id
 
-    (claimed,), _, _ = _both(engine, claim_statement(1), owner)
+    (claimed,), _, _ = _both(engine, claim_statement(1), ready.owner)
     assert claimed[1] == event_id
     (job,) = queue.Queue(engine).claim("w", limit=1, lease_seconds=30, now=now)
     (started,), _, _ = _both(engine, START_EVENT, {"p_event_id": event_id, "p_now": now})
@@ -114,32 +158,19 @@ def test_each_statement_of_a_job_as_sqlalchemy_runs_it(
 
     store = DeliveryStore(engine)
     record = store.get_or_new(event_id, "company-task", {})
-    task = {"name": "Call back", "dueDate": "2026-12-08", "status": 0}
-    values = {"state": DeliveryState.CREATING_TASK, "task": task, "owner_kind": "company"}
     lease = queue.Lease(job.id, "w", 30)
     assert _both(engine, queue._RENEW, lease.renewal(now))[2] == 1
-    ((row_id,),), _, _ = _both(engine, _insert(engine.dialect.name), _row(record, now, values))
+    row = _row(record, now, CREATING_TASK)
+    ((row_id,),), _, _ = _both(engine, _insert(engine.dialect.name), row)
     with engine.begin() as conn:
         _restart_numbering(conn)
-    store.update(record, now, lease=lease, **values)
+    store.update(record, now, lease=lease, **CREATING_TASK)  # type: ignore[arg-type]
     assert record.id == row_id
 
     known, _, _ = _both(engine, EVENT_DELIVERIES, {"p_event_id": event_id})
     assert [row[0] for row in known] == [record.id]
-    settle = {
-        "p_job_id": job.id,
-        "p_owner": "w",
-        "p_state": JobState.DONE,
-        "p_finished_at": now,
-        "p_run_at": None,
-        "p_error": None,
-    }
-    assert _both(engine, queue._SETTLE, settle)[2] == 1
-    for statement, params in (
-        store.done(record, 4242, now),
-        event_write(event_id, EventState.DONE, None, now, "digest"),
-        (attempts.insert(), [{**attempt, "job_id": job.id, "event_id": event_id}] * 2),
-    ):
+    assert _both(engine, queue._SETTLE, _settle(job.id, now))[2] == 1
+    for statement, params in _also(ready, store, record, job.id):
         _both(engine, statement, params)
 
 
@@ -163,13 +194,11 @@ def _accepted(engine: Engine, event_id: str, copy_id: str, now: datetime) -> dic
 def test_postgres_one_statement_forms_as_sqlalchemy_runs_them(
     tmp_path: Path, sandbox: SandboxServer, postgres_url: str
 ) -> None:
-    bench = make_bench(tmp_path, sandbox, postgres_url)
-    attempt = _ran_once(bench)
-    event_id = bench.submit(2)
-    engine, now = bench.engine, bench.clock()
-    owner = {"p_now": now, "p_owner": "w", "p_expires": now + timedelta(seconds=30)}
+    ready = _ready(tmp_path, sandbox, postgres_url)
+    engine, now, event_id = ready.bench.engine, ready.now, ready.event_id
 
-    rows, columns, _ = _both(engine, claim_with_event_statement(1, queue.MAX_CRASHES), owner)
+    claim = claim_with_event_statement(1, queue.MAX_CRASHES)
+    rows, columns, _ = _both(engine, claim, ready.owner)
     (claimed,) = [dict(zip(columns, row, strict=True)) for row in rows]
     assert (claimed["event_id"], claimed["started"], claimed["relaxed"]) == (
         event_id,
@@ -182,32 +211,18 @@ def test_postgres_one_statement_forms_as_sqlalchemy_runs_them(
 
     store = DeliveryStore(engine)
     record = store.get_or_new(event_id, "company-task", {})
-    task = {"name": "Call back", "dueDate": "2026-12-08", "status": 0}
-    values = {"state": DeliveryState.CREATING_TASK, "task": task, "owner_kind": "company"}
-    row = _row(record, now, values)
+    lease = queue.Lease(job.id, "w", 30)
+    row = _row(record, now, CREATING_TASK)
     params = {f"d_{key}": value for key, value in row.items()}
-    params.update(queue.Lease(job.id, "w", 30).renewal(now))
+    params.update(lease.renewal(now))
     ((renewed, inserted),), _, _ = _both(engine, _insert_if_renewed_statement(tuple(row)), params)
     assert renewed == job.id and inserted is not None
     with engine.begin() as conn:
         _restart_numbering(conn)
-    store.update(record, now, lease=queue.Lease(job.id, "w", 30), **values)
+    store.update(record, now, lease=lease, **CREATING_TASK)  # type: ignore[arg-type]
     assert record.id == inserted
 
-    settle = {
-        "p_job_id": job.id,
-        "p_owner": "w",
-        "p_state": JobState.DONE,
-        "p_finished_at": now,
-        "p_run_at": None,
-        "p_error": None,
-    }
-    also = (
-        store.done(record, 4242, now),
-        event_write(event_id, EventState.DONE, None, now, "digest"),
-        (attempts.insert(), [{**attempt, "job_id": job.id, "event_id": event_id}] * 2),
-    )
-    folded = fold(queue._SETTLE, settle, also)
+    folded = fold(queue._SETTLE, _settle(job.id, now), _also(ready, store, record, job.id))
     assert folded is not None
     assert _both(engine, *folded)[0] == [(job.id, "off")]
 
