@@ -53,8 +53,6 @@ class InboundRequest:
     headers: Mapping[str, str]
     query: Mapping[str, str] = field(default_factory=dict)
     content_type: str = ""  # the media type without parameters, lower-case (media_type)
-    url: str = ""
-    remote_addr: str | None = None
 
     def header(self, name: str) -> str | None:
         """One header's value, looked up case-insensitively."""

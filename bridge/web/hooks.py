@@ -120,8 +120,6 @@ def receive(source_name: str) -> Response:
         headers={k.lower(): v for k, v in request.headers.items()},
         query=request.args.to_dict(),
         content_type=request.mimetype,
-        url=request.base_url,
-        remote_addr=request.remote_addr,
     )
     now = rt.clock()
     context = {"source": source_name}

@@ -146,7 +146,6 @@ def request_for(envelope: Mapping[str, Any] | bytes) -> InboundRequest:
             "user-agent": "Amazon Simple Notification Service Agent",
         },
         content_type="text/plain",
-        url="http://127.0.0.1/hooks/ivvy-hooks",
     )
 
 
