@@ -19,7 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,26 +30,19 @@ from bench.seed import seeded_worker
 from bridge.store import driver_statements
 from bridge.store.claim_statements import claim_with_event_statement
 from bridge.store.db import one_statement
-from bridge.store.queue import _SETTLE, MAX_CRASHES, ClaimedJob, Queue, _claimed
+from bridge.store.queue import (
+    _SETTLE,
+    MAX_CRASHES,
+    ClaimedJob,
+    Queue,
+    _claimed,
+    claim_params,
+    settle_params,
+)
 from bridge.store.settle_statements import fold
 from bridge.store.states import JobState
 
 LEASE = 60.0
-
-
-def _settle_params(job: ClaimedJob, owner: str, now: datetime) -> dict[str, Any]:
-    return {
-        "p_job_id": job.id,
-        "p_owner": owner,
-        "p_state": JobState.DONE,
-        "p_finished_at": now,
-        "p_run_at": None,
-        "p_error": None,
-    }
-
-
-def _claim_params(owner: str, now: datetime) -> dict[str, Any]:
-    return {"p_now": now, "p_owner": owner, "p_expires": now + timedelta(seconds=LEASE)}
 
 
 def one_after_the_other(queue: Queue, job: ClaimedJob, owner: str) -> ClaimedJob | None:
@@ -63,11 +56,11 @@ def one_after_the_other(queue: Queue, job: ClaimedJob, owner: str) -> ClaimedJob
 def pipelined(queue: Queue, job: ClaimedJob, owner: str) -> ClaimedJob | None:
     """Both statements sent before either answer is read (psycopg's pipeline mode)."""
     now = datetime.now(UTC)
-    folded = fold(_SETTLE, _settle_params(job, owner, now), ())
+    folded = fold(_SETTLE, settle_params(job.id, owner, JobState.DONE, now), ())
     assert folded is not None
     settle, settle_values = folded
     claim = claim_with_event_statement(1, MAX_CRASHES)
-    claim_values = _claim_params(owner, now)
+    claim_values = claim_params(owner, LEASE, now)
     with one_statement(queue.engine) as conn:
         dialect = conn.dialect
         first = driver_statements._prepare(settle, frozenset(settle_values), dialect)

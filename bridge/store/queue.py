@@ -135,6 +135,34 @@ def renewed_cte(name: str = "renewed") -> CTE:
     return _RENEW.returning(jobs.c.id).cte(name)
 
 
+def claim_params(worker_id: str, lease_seconds: float, now: datetime) -> dict[str, Any]:
+    """The claim statements' parameters: due at ``now``, leased to ``worker_id``."""
+    return {
+        "p_now": now,
+        "p_owner": worker_id,
+        "p_expires": now + timedelta(seconds=lease_seconds),
+    }
+
+
+def settle_params(
+    job_id: int,
+    worker_id: str,
+    state: str,
+    finished_at: datetime | None,
+    run_at: datetime | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """``_SETTLE``'s parameters: the job's new state, only while ``worker_id`` owns it."""
+    return {
+        "p_job_id": job_id,
+        "p_owner": worker_id,
+        "p_state": state,
+        "p_finished_at": finished_at,
+        "p_run_at": run_at,
+        "p_error": error,
+    }
+
+
 class LeaseLost(Exception):
     """This worker no longer owns the job: another worker may be running it now."""
 
@@ -177,11 +205,7 @@ class Queue:
         self, worker_id: str, *, limit: int, lease_seconds: float, now: datetime
     ) -> list[ClaimedJob]:
         """Take up to ``limit`` due jobs (or jobs whose lease expired) for ``worker_id``."""
-        params = {
-            "p_now": now,
-            "p_owner": worker_id,
-            "p_expires": now + timedelta(seconds=lease_seconds),
-        }
+        params = claim_params(worker_id, lease_seconds, now)
         if self.engine.dialect.name == "postgresql":  # each statement a round trip
             return self._claim_in_one_statement(limit, params, now)
         with transaction(self.engine, durable=False) as conn:
@@ -300,14 +324,7 @@ class Queue:
         error: str | None,
         also: Sequence[Write],
     ) -> bool:
-        params = {
-            "p_job_id": job_id,
-            "p_owner": worker_id,
-            "p_state": state,
-            "p_finished_at": finished_at,
-            "p_run_at": run_at,
-            "p_error": error,
-        }
+        params = settle_params(job_id, worker_id, state, finished_at, run_at, error)
         # PostgreSQL: one statement (one round trip, in autocommit) when the writes allow it.
         # It relaxes its own commit; one by one, the begin hook sends SET LOCAL.
         folded = fold(_SETTLE, params, also) if self.engine.dialect.name == "postgresql" else None

@@ -8,7 +8,7 @@ from sqlalchemy import select, text, update
 
 from bridge.store.claim_statements import claim_statement
 from bridge.store.db import build_engine
-from bridge.store.queue import Queue
+from bridge.store.queue import Queue, claim_params
 from bridge.store.tables import jobs
 from tests.faults.support import enqueue_events
 
@@ -40,7 +40,7 @@ def test_claim_uses_the_due_index_and_takes_the_oldest_due_job(database_url):
     try:
         oldest, now = _backlog(engine, 2000)
         statement = claim_statement(1)
-        params = {"p_now": now, "p_owner": "w", "p_expires": now + timedelta(seconds=60)}
+        params = claim_params("w", 60, now)
         with engine.connect() as conn:
             compiled = statement.compile(conn)
             values = compiled.construct_params(params)

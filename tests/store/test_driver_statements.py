@@ -13,7 +13,7 @@ same.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -111,11 +111,10 @@ def _ready(tmp_path: Path, sandbox: SandboxServer, database_url: str) -> _Ready:
     bench = make_bench(tmp_path, sandbox, database_url)
     attempt = _ran_once(bench)
     event_id, now = bench.submit(2), bench.clock()
-    owner = {"p_now": now, "p_owner": "w", "p_expires": now + timedelta(seconds=30)}
-    return _Ready(bench, attempt, event_id, now, owner)
+    return _Ready(bench, attempt, event_id, now, queue.claim_params("w", 30, now))
 
 
-CREATING_TASK = {
+CREATING_TASK: dict[str, Any] = {
     "state": DeliveryState.CREATING_TASK,
     "task": {"name": "Call back", "dueDate": "2026-12-08", "status": 0},
     "owner_kind": "company",
@@ -124,14 +123,7 @@ CREATING_TASK = {
 
 def _settle(job_id: int, now: datetime) -> dict[str, Any]:
     """The job's settlement as done, by worker "w"."""
-    return {
-        "p_job_id": job_id,
-        "p_owner": "w",
-        "p_state": JobState.DONE,
-        "p_finished_at": now,
-        "p_run_at": None,
-        "p_error": None,
-    }
+    return queue.settle_params(job_id, "w", JobState.DONE, now)
 
 
 def _also(ready: _Ready, store: DeliveryStore, record: Any, job_id: int) -> list[Any]:
@@ -164,7 +156,7 @@ def test_each_statement_of_a_job_as_sqlalchemy_runs_it(
     ((row_id,),), _, _ = _both(engine, _insert(engine.dialect.name), row)
     with engine.begin() as conn:
         _restart_numbering(conn)
-    store.update(record, now, lease=lease, **CREATING_TASK)  # type: ignore[arg-type]
+    store.update(record, now, lease=lease, **CREATING_TASK)
     assert record.id == row_id
 
     known, _, _ = _both(engine, EVENT_DELIVERIES, {"p_event_id": event_id})
@@ -219,7 +211,7 @@ def test_postgres_one_statement_forms_as_sqlalchemy_runs_them(
     assert renewed == job.id and inserted is not None
     with engine.begin() as conn:
         _restart_numbering(conn)
-    store.update(record, now, lease=lease, **CREATING_TASK)  # type: ignore[arg-type]
+    store.update(record, now, lease=lease, **CREATING_TASK)
     assert record.id == inserted
 
     folded = fold(queue._SETTLE, _settle(job.id, now), _also(ready, store, record, job.id))
